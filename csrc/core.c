@@ -1,0 +1,50 @@
+#include <curl/curl.h>
+
+#include "core.h"
+#include "encode.h"
+#include "compress.h"
+#include "http.h"
+
+#define AXIOM_BUF_MT "axiom.buffer"
+
+/* curl_global_init is not reentrant; loading the module in several states
+ * of one process must initialise libcurl once only. */
+static int curl_ready;
+
+static int buf_gc(lua_State *L)
+{
+    axiom_buf_free((axiom_buf *)luaL_checkudata(L, 1, AXIOM_BUF_MT));
+    return 0;
+}
+
+axiom_buf *axiom_newbuf(lua_State *L)
+{
+    axiom_buf *b = (axiom_buf *)axiom_newuserdata(L, sizeof *b);
+
+    axiom_buf_init(b);
+    axiom_setmetatable(L, AXIOM_BUF_MT);
+    return b;
+}
+
+int luaopen_axiom_core(lua_State *L)
+{
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return luaL_error(L, "axiom.core: curl_global_init failed");
+        curl_ready = 1;
+    }
+
+    if (luaL_newmetatable(L, AXIOM_BUF_MT)) {
+        lua_pushcfunction(L, buf_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    axiom_open_encode(L);
+    axiom_open_compress(L);
+    axiom_open_http(L);
+    lua_pushliteral(L, AXIOM_VERSION);
+    lua_setfield(L, -2, "_VERSION");
+    return 1;
+}

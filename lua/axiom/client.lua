@@ -1,0 +1,152 @@
+--- The client: configuration + one transport, and the request pipeline every endpoint uses:
+-- headers → transport (C, libcurl) → status → decoded table or error.
+local core = require "axiom.core"
+local errors = require "axiom.errors"
+local json = require "axiom.json"
+local url = require "axiom.url"
+
+local type, error, getmetatable, setmetatable, tostring = type, error, getmetatable, setmetatable, tostring
+local concat, match, format, gsub, sub, byte =
+  table.concat, string.match, string.format, string.gsub, string.sub, string.byte
+
+local M = { _VERSION = "0.1.0" }
+
+local Client = {}
+Client.__index = Client
+Client.__name = "axiom.client"
+M.Client = Client
+
+-- The token lives here, keyed by client, never in a field a `pairs` or a log could show.
+local secrets = setmetatable({}, { __mode = "k" })
+
+local MAX_REDIRECTS = 3
+
+--- A client for a resolved configuration (see axiom.config).
+function M.new(cfg)
+  local transport = core.http {
+    timeout = cfg.timeout,
+    connect_timeout = cfg.connect_timeout,
+    user_agent = cfg.user_agent,
+    ca_file = cfg.ca_file,
+    verify_tls = cfg.verify_tls,
+    proxy = cfg.proxy,
+    max_response = cfg.max_response,
+  }
+  local c = setmetatable({
+    url = cfg.url,
+    org_id = cfg.org_id,
+    edge_url = cfg.edge_url,
+    edge = cfg.edge,
+    _transport = transport,
+  }, Client)
+  secrets[c] = cfg.token
+  return c
+end
+
+--- Raise at the user's call when the client is unusable; `level` counts from the caller of check.
+function M.check(c, what, level)
+  if getmetatable(c) ~= Client then
+    error(what .. ": expected a client (did you use '.' instead of ':'?)", level + 1)
+  end
+  if not c._transport then error(what .. ": client is closed", level + 1) end
+  return c
+end
+
+local function request_label(method, u)
+  -- path only: hosts are in the config, query strings can be long
+  return method .. " " .. (match(u, "^%a[%w+.-]*://[^/?#]+([^?#]*)") or u)
+end
+
+--- Send one request. `path` is appended to the base URL unless it is absolute.
+-- opts: body (string), content_type, headers (array of "Name: value"), query (string).
+-- Returns the decoded body (or true when empty), else nil, err.
+function Client:request(method, path, opts)
+  opts = opts or {}
+  local u = url.is_http(path) and path or url.join(self.url, path)
+  u = u .. (opts.query or "")
+  local headers = { "Authorization: Bearer " .. secrets[self], "Accept: application/json" }
+  if self.org_id then headers[#headers + 1] = "X-Axiom-Org-Id: " .. self.org_id end
+  if opts.content_type then headers[#headers + 1] = "Content-Type: " .. opts.content_type end
+  local extra = opts.headers
+  if extra then
+    for i = 1, #extra do headers[#headers + 1] = extra[i] end
+  end
+
+  local label = request_label(method, u)
+  local status, rheaders, body
+  for _ = 0, MAX_REDIRECTS do
+    local kind, message
+    status, kind, message = self._transport:request(method, u, headers, opts.body)
+    if not status then
+      return nil, errors.new(kind, message, { request = label })
+    end
+    rheaders, body = kind, message
+    local location = rheaders.location
+    if not (status == 307 or status == 308) or not location then break end
+    -- Only same-origin 307/308 are followed (they keep method and body); anything else
+    -- would carry the Authorization header to a host the user never configured.
+    local target = sub(location, 1, 1) == "/" and url.origin(u) .. location or location
+    if not url.is_http(target) or url.origin(target) ~= url.origin(u) then
+      return nil, errors.new("http", "redirect to " .. location .. " not followed: another host",
+        { status = status, request = label, trace_id = rheaders["x-axiom-trace-id"] })
+    end
+    u = target
+  end
+
+  if status >= 300 then
+    if status < 400 then
+      return nil, errors.new("http", format("unexpected redirect (HTTP %d) not followed", status),
+        { status = status, request = label, trace_id = rheaders["x-axiom-trace-id"] })
+    end
+    return nil, errors.from_response(status, rheaders, body, json.decode, label)
+  end
+  if body == "" then return true end
+  local doc, why = json.decode(body)
+  if doc == nil then
+    return nil, errors.new("http", "response is not JSON: " .. tostring(why),
+      { status = status, request = label, trace_id = rheaders["x-axiom-trace-id"] })
+  end
+  return doc
+end
+
+--- A JSON request body from a Lua table, or nil and an encode error.
+function M.body(value)
+  local text, why = json.encode(value)
+  if not text then return nil, errors.new("encode", why) end
+  return text
+end
+
+--- Free the connection and handle; harmless to call twice.
+function Client:close()
+  local t = self._transport
+  if t then
+    self._transport = nil
+    t:close()
+  end
+  return true
+end
+Client.__close = Client.close
+Client.__gc = Client.close -- Lua 5.2+; on 5.1/LuaJIT the transport's own __gc frees it
+
+function Client:__tostring()
+  local parts = { "axiom.client(", self.url }
+  if self.org_id then parts[#parts + 1] = ", org " .. self.org_id end
+  if self.edge_url or self.edge then parts[#parts + 1] = ", edge " .. (self.edge_url or self.edge) end
+  parts[#parts + 1] = self._transport and ")" or ", closed)"
+  return concat(parts)
+end
+
+--- Validate a name or id that goes into a path: a misuse raises, a bad value is a config error.
+function M.segment(what, v, level)
+  if type(v) ~= "string" then
+    error(what .. " must be a string, got " .. type(v), level + 1)
+  end
+  local seg, why = url.segment(v)
+  if not seg then
+    local shown = gsub(v, "%c", function(c) return format("\\%d", byte(c)) end)
+    return nil, errors.new("config", format("%s '%s' %s", what, shown, why))
+  end
+  return seg
+end
+
+return M

@@ -1,0 +1,45 @@
+--- Datasets (/v2/datasets): enough to create the dataset you ingest into, and tidy up after.
+local client = require "axiom.client"
+local resource = require "axiom.resource"
+
+local type, pairs, tostring = type, pairs, tostring
+
+local M = { _VERSION = "0.1.0" }
+
+local Datasets = resource.class("datasets")
+M.Datasets = Datasets
+
+local CREATE_FIELDS = { name = true, description = true, kind = true,
+  useRetentionPeriod = true, retentionDays = true, edgeDeployment = true }
+
+function Datasets:list()
+  return resource.owner(self, "datasets:list"):request("GET", "/v2/datasets")
+end
+
+function Datasets:get(name)
+  local c, seg, err = resource.with_id(self, "datasets:get", name)
+  if not seg then return nil, err end
+  return c:request("GET", "/v2/datasets/" .. seg)
+end
+
+--- Create a dataset: {name=, description=, kind=, ...} as the API takes them.
+function Datasets:create(t)
+  local c = resource.owner(self, "datasets:create")
+  if type(t) ~= "table" or type(t.name) ~= "string" then
+    resource.misuse("datasets:create: expected a table with a string 'name'", 2)
+  end
+  for k in pairs(t) do
+    if not CREATE_FIELDS[k] then resource.misuse("datasets:create: unknown field '" .. tostring(k) .. "'", 2) end
+  end
+  local body, err = client.body(t)
+  if not body then return nil, err end
+  return c:request("POST", "/v2/datasets", { body = body, content_type = "application/json" })
+end
+
+function Datasets:delete(name)
+  local c, seg, err = resource.with_id(self, "datasets:delete", name)
+  if not seg then return nil, err end
+  return c:request("DELETE", "/v2/datasets/" .. seg)
+end
+
+return M

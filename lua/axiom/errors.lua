@@ -1,0 +1,132 @@
+--- Error values: one place builds them, one place reads Axiom's error responses.
+-- Every runtime failure of the library is `nil, err` where `err` is a table made here:
+-- `kind`, `status`, `message`, `trace_id`, `limit`, `retry_after`, `request`.
+-- Nothing here ever sees the token, so no message can carry it.
+local type, tonumber, setmetatable, concat = type, tonumber, setmetatable, table.concat
+local getmetatable, floor, time = getmetatable, math.floor, os.time
+local lower, match, gsub, sub, format = string.lower, string.match, string.gsub, string.sub, string.format
+
+local M = { _VERSION = "0.1.0" }
+
+local Error = {}
+Error.__index = Error
+Error.__name = "axiom.error"
+
+function Error.__tostring(e)
+  local out = { "axiom: ", e.kind }
+  if e.status then out[#out + 1] = " " .. e.status end
+  if e.request then out[#out + 1] = " (" .. e.request .. ")" end
+  out[#out + 1] = ": " .. (e.message or "unknown error")
+  if e.retry_after then out[#out + 1] = format("; retry after %ds", e.retry_after) end
+  if e.trace_id then out[#out + 1] = " [trace " .. e.trace_id .. "]" end
+  return concat(out)
+end
+
+--- A new error. `fields` may add status, trace_id, limit, retry_after, request.
+function M.new(kind, message, fields)
+  local e = fields or {}
+  e.kind, e.message = kind, message
+  return setmetatable(e, Error)
+end
+
+--- Is `v` an error made here?
+function M.is(v)
+  return type(v) == "table" and getmetatable(v) == Error
+end
+
+-- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil):
+-- os.time would read the fields as local time, HTTP dates and RFC 3339 "Z" are UTC.
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+M.days_from_civil = days_from_civil
+
+local MONTHS = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
+                 jul = 7, aug = 8, sep = 9, oct = 10, nov = 11, dec = 12 }
+
+--- Epoch seconds of an IMF-fixdate (RFC 9110: "Sun, 06 Nov 1994 08:49:37 GMT"), or nil.
+function M.http_date(s)
+  local d, mon, y, hh, mm, ss = match(s, "^%a+, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
+  local m = mon and MONTHS[lower(mon)]
+  if not m then return nil end
+  return days_from_civil(tonumber(y), m, tonumber(d)) * 86400
+    + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+end
+
+--- Seconds to wait from a Retry-After value (delta seconds or HTTP-date), never negative.
+function M.retry_after(value, now)
+  if type(value) ~= "string" then return nil end
+  value = match(value, "^%s*(.-)%s*$")
+  local secs = match(value, "^%d+$")
+  if secs then return tonumber(secs) end
+  local at = M.http_date(value)
+  if not at then return nil end
+  local wait = at - (now or time())
+  return wait > 0 and wait or 0
+end
+
+-- The limit families, in the order the official Go client prefers them.
+local FAMILIES = {
+  { kind = "ingest", prefix = "x-ingestlimit-" },
+  { kind = "query", prefix = "x-querylimit-" },
+  { kind = "rate", prefix = "x-ratelimit-" },
+}
+
+--- The limit a response reports, from the first complete header family, or nil.
+-- `headers` has lowercased names.
+function M.limit(headers)
+  for i = 1, #FAMILIES do
+    local f = FAMILIES[i]
+    local limit = tonumber(headers[f.prefix .. "limit"])
+    local remaining = tonumber(headers[f.prefix .. "remaining"])
+    local reset = tonumber(headers[f.prefix .. "reset"])
+    if limit and remaining and reset then
+      return { kind = f.kind, limit = limit, remaining = remaining, reset = reset,
+               scope = headers[f.prefix .. "scope"] }
+    end
+  end
+  return nil
+end
+
+local STATUS_TEXT = {
+  [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
+  [405] = "Method Not Allowed", [409] = "Conflict", [413] = "Payload Too Large",
+  [415] = "Unsupported Media Type", [422] = "Unprocessable Entity", [429] = "Too Many Requests",
+  [430] = "Quota Exceeded", [500] = "Internal Server Error", [502] = "Bad Gateway",
+  [503] = "Service Unavailable", [504] = "Gateway Timeout",
+}
+
+local MAX_MESSAGE = 512
+
+-- The readable message of an error body: its JSON `message`, else the text itself.
+local function body_message(body, decode)
+  if type(body) ~= "string" or body == "" then return nil end
+  local doc = decode(body)
+  if type(doc) == "table" and type(doc.message) == "string" and doc.message ~= "" then
+    return doc.message
+  end
+  local text = match(gsub(body, "[\r\n]+", " "), "^%s*(.-)%s*$")
+  if #text > MAX_MESSAGE then text = sub(text, 1, MAX_MESSAGE) .. "..." end
+  return text ~= "" and text or nil
+end
+
+--- The error for an HTTP response that is not a success.
+-- `decode` turns a body into a value or nil (the caller's JSON decoder).
+function M.from_response(status, headers, body, decode, request)
+  local kind = status == 429 and "rate_limited" or status == 430 and "quota" or "http"
+  return M.new(kind, body_message(body, decode) or STATUS_TEXT[status] or ("HTTP " .. status), {
+    status = status,
+    trace_id = headers["x-axiom-trace-id"],
+    limit = M.limit(headers),
+    retry_after = M.retry_after(headers["retry-after"]),
+    request = request,
+  })
+end
+
+return M

@@ -1,0 +1,31 @@
+--- APL queries (POST /v1/datasets/_apl): here so a program can read back what it shipped.
+local client = require "axiom.client"
+local url = require "axiom.url"
+
+local type, pairs, tostring, error, date = type, pairs, tostring, error, os.date
+
+local M = { _VERSION = "0.1.0" }
+
+local FIELDS = { startTime = true, endTime = true, format = true }
+
+--- client:query(apl, {startTime=, endTime=, format="tabular"|"legacy"}) → result table or nil, err.
+-- Times may be RFC 3339 strings or epoch seconds.
+function M.query(self, apl, opts)
+  local c = client.check(self, "query", 2)
+  if type(apl) ~= "string" then error("query: apl must be a string, got " .. type(apl), 2) end
+  opts = opts or {}
+  local req = { apl = apl }
+  for k, v in pairs(opts) do
+    if not FIELDS[k] then error("query: unknown option '" .. tostring(k) .. "'", 2) end
+    req[k] = type(v) == "number" and date("!%Y-%m-%dT%H:%M:%SZ", v) or v
+  end
+  local format = req.format or "tabular"
+  req.format = nil
+  local body, err = client.body(req)
+  if not body then return nil, err end
+  return c:request("POST", "/v1/datasets/_apl", {
+    query = url.query({ { "format", format } }), body = body, content_type = "application/json",
+  })
+end
+
+return M

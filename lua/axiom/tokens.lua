@@ -1,0 +1,176 @@
+--- Tokens: the legacy ingest tokens (/v1/tokens/ingest) and today's API tokens (/v2/tokens).
+-- Results are the API's JSON as plain tables; a delete is `true`.
+local client = require "axiom.client"
+local json = require "axiom.json"
+local resource = require "axiom.resource"
+
+local type, pairs, next, tostring, date, format =
+  type, pairs, next, tostring, os.date, string.format
+
+local M = { _VERSION = "0.1.0" }
+
+-- Copy `t`, keeping only the allowed fields; an unknown one is a typo and raises.
+local function fields(what, t, allowed, level)
+  if type(t) ~= "table" then
+    resource.misuse(what .. ": expected a table of fields, got " .. type(t), level + 1)
+  end
+  local out = {}
+  for k, v in pairs(t) do
+    if not allowed[k] then
+      resource.misuse(what .. ": unknown field '" .. tostring(k) .. "'", level + 1)
+    end
+    out[k] = v
+  end
+  return out
+end
+
+-- Timestamps may be given as epoch seconds; the API wants RFC 3339.
+local function rfc3339(v)
+  if type(v) == "number" then return date("!%Y-%m-%dT%H:%M:%SZ", v) end
+  return v
+end
+
+-- Lists the API expects as JSON arrays stay arrays when empty.
+local function arrays(caps)
+  if type(caps) ~= "table" then return caps end
+  local out = {}
+  for k, v in pairs(caps) do
+    if type(v) == "table" and next(v) == nil then v = json.array({}) end
+    out[k] = v
+  end
+  return out
+end
+
+---------------------------------------------------------------------------------------------
+-- Legacy ingest tokens: client.ingest_tokens
+
+local IngestTokens = resource.class("ingest_tokens")
+M.IngestTokens = IngestTokens
+
+local INGEST_FIELDS = { name = true, description = true, scopes = true }
+
+local function ingest_body(what, t)
+  local b = fields(what, t, INGEST_FIELDS, 3)
+  if type(b.scopes) == "table" then
+    local s = json.array({})
+    for i = 1, #b.scopes do s[i] = b.scopes[i] end
+    b.scopes = s
+  end
+  return client.body(b)
+end
+
+function IngestTokens:list()
+  return resource.owner(self, "ingest_tokens:list"):request("GET", "/v1/tokens/ingest")
+end
+
+function IngestTokens:get(id)
+  local c, seg, err = resource.with_id(self, "ingest_tokens:get", id)
+  if not seg then return nil, err end
+  return c:request("GET", "/v1/tokens/ingest/" .. seg)
+end
+
+function IngestTokens:create(t)
+  local c = resource.owner(self, "ingest_tokens:create")
+  if type(t) == "table" and type(t.name) ~= "string" then
+    resource.misuse("ingest_tokens:create: field 'name' must be a string", 2)
+  end
+  local body, err = ingest_body("ingest_tokens:create", t)
+  if not body then return nil, err end
+  return c:request("POST", "/v1/tokens/ingest", { body = body, content_type = "application/json" })
+end
+
+function IngestTokens:update(id, t)
+  local c, seg, err = resource.with_id(self, "ingest_tokens:update", id)
+  local body, berr = ingest_body("ingest_tokens:update", t)
+  if not seg then return nil, err end
+  if not body then return nil, berr end
+  return c:request("PUT", "/v1/tokens/ingest/" .. seg, { body = body, content_type = "application/json" })
+end
+
+function IngestTokens:delete(id)
+  local c, seg, err = resource.with_id(self, "ingest_tokens:delete", id)
+  if not seg then return nil, err end
+  return c:request("DELETE", "/v1/tokens/ingest/" .. seg)
+end
+
+--- The secret of an ingest token: {token=, scopes=}.
+function IngestTokens:token(id)
+  local c, seg, err = resource.with_id(self, "ingest_tokens:token", id)
+  if not seg then return nil, err end
+  return c:request("GET", "/v1/tokens/ingest/" .. seg .. "/token")
+end
+
+--- true when the client's own token is a valid ingest token; false, err when the server
+-- refuses it (401/403); nil, err when the question could not be asked.
+function IngestTokens:validate()
+  local ok, err = resource.owner(self, "ingest_tokens:validate"):request("GET", "/v1/tokens/ingest/validate")
+  if ok then return true end
+  if err.status == 401 or err.status == 403 then return false, err end
+  return nil, err
+end
+
+---------------------------------------------------------------------------------------------
+-- API tokens: client.api_tokens
+
+local ApiTokens = resource.class("api_tokens")
+M.ApiTokens = ApiTokens
+
+local CREATE_FIELDS = { name = true, description = true, expiresAt = true,
+  datasetCapabilities = true, orgCapabilities = true, viewCapabilities = true }
+local REGENERATE_FIELDS = { existingTokenExpiresAt = true, newTokenExpiresAt = true, newToken = true }
+
+local function create_body(what, t, level)
+  local b = fields(what, t, CREATE_FIELDS, level + 1)
+  if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string", level + 1) end
+  b.expiresAt = rfc3339(b.expiresAt)
+  b.datasetCapabilities = b.datasetCapabilities or {}
+  local ds = {}
+  for name, caps in pairs(b.datasetCapabilities) do ds[name] = arrays(caps) end
+  b.datasetCapabilities = ds
+  b.orgCapabilities = arrays(b.orgCapabilities or {})
+  return b
+end
+
+function ApiTokens:list()
+  return resource.owner(self, "api_tokens:list"):request("GET", "/v2/tokens")
+end
+
+function ApiTokens:get(id)
+  local c, seg, err = resource.with_id(self, "api_tokens:get", id)
+  if not seg then return nil, err end
+  return c:request("GET", "/v2/tokens/" .. seg)
+end
+
+--- Create an API token; the result carries the secret `token`, shown only this once.
+function ApiTokens:create(t)
+  local c = resource.owner(self, "api_tokens:create")
+  local body, err = client.body(create_body("api_tokens:create", t, 2))
+  if not body then return nil, err end
+  return c:request("POST", "/v2/tokens", { body = body, content_type = "application/json" })
+end
+
+--- Replace a token: a new id and secret; the old secret works until existingTokenExpiresAt.
+function ApiTokens:regenerate(id, t)
+  local c, seg, err = resource.with_id(self, "api_tokens:regenerate", id)
+  local b = fields("api_tokens:regenerate", t, REGENERATE_FIELDS, 2)
+  if b.existingTokenExpiresAt == nil then
+    resource.misuse("api_tokens:regenerate: field 'existingTokenExpiresAt' is required", 2)
+  end
+  b.existingTokenExpiresAt = rfc3339(b.existingTokenExpiresAt)
+  b.newTokenExpiresAt = rfc3339(b.newTokenExpiresAt)
+  if b.newToken then b.newToken = create_body("api_tokens:regenerate newToken", b.newToken, 2) end
+  if not seg then return nil, err end
+  local body
+  body, err = client.body(b)
+  if not body then return nil, err end
+  return c:request("POST", format("/v2/tokens/%s/regenerate", seg),
+    { body = body, content_type = "application/json" })
+end
+
+function ApiTokens:delete(id)
+  local c, seg, err = resource.with_id(self, "api_tokens:delete", id)
+  if not seg then return nil, err end
+  return c:request("DELETE", "/v2/tokens/" .. seg)
+end
+
+return M
