@@ -8,6 +8,8 @@
 #ifndef AXIOM_COMPAT_H
 #define AXIOM_COMPAT_H
 
+#include <limits.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -61,6 +63,15 @@ static inline void axiom_rawsetp(lua_State *L, int t, const void *p)
 #else
 /* 5.1 and LuaJIT have no integer subtype: every number is a double. */
 #define axiom_isinteger(L, i)       ((void)(L), (void)(i), 0)
+#endif
+
+/* lua_rawgeti takes an int index before 5.3. */
+#if LUA_VERSION_NUM >= 503
+#define AXIOM_RAWGETI_MAX           LLONG_MAX
+#define axiom_rawgeti(L, t, i)      lua_rawgeti(L, (t), (lua_Integer)(i))
+#else
+#define AXIOM_RAWGETI_MAX           INT_MAX
+#define axiom_rawgeti(L, t, i)      lua_rawgeti(L, (t), (int)(i))
 #endif
 
 #if LUA_VERSION_NUM >= 504

@@ -26,6 +26,19 @@ axiom_buf *axiom_newbuf(lua_State *L)
     return b;
 }
 
+int axiom_pushbuf(lua_State *L, axiom_buf *b, int rc, const char *err)
+{
+    if (rc != 0) {
+        axiom_buf_free(b);
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushlstring(L, b->len > 0 ? b->data : "", b->len);
+    axiom_buf_free(b);
+    return 1;
+}
+
 int luaopen_axiom_core(lua_State *L)
 {
     if (!curl_ready) {

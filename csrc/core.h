@@ -17,4 +17,8 @@ int luaopen_axiom_core(lua_State *L);
  */
 axiom_buf *axiom_newbuf(lua_State *L);
 
+/* Ends a binding that filled b: pushes its bytes (rc == 0) or nil, err
+ * (rc != 0), frees b either way and returns the number of results. */
+int axiom_pushbuf(lua_State *L, axiom_buf *b, int rc, const char *err);
+
 #endif
