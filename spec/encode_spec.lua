@@ -275,8 +275,8 @@ describe("rule 5: unsupported values fail only their event", function()
   local co = coroutine.create(function() end)
   local cyc = { a = { b = {} } }
   cyc.a.b.c = cyc.a
-  local deep, d = {}, nil
-  d = deep
+  local deep = {}
+  local d = deep
   for _ = 1, 100 do d.a = {}; d = d.a end        -- 101 tables: one too many
 
   local cases = {

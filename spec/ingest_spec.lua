@@ -73,8 +73,8 @@ describe("client:ingest", function()
     assert(client:ingest("logs", { { ts = "2024-01-02T03:04:05Z" } },
       { timestamp_field = "ts", timestamp_format = "2006-01-02T15:04:05Z07:00" }))
     local req = support.journal()[#support.journal()]
-    assert.matches("timestamp%-field=ts", req.query)
-    assert.matches("timestamp%-format=2006%-01%-02T15%%3A04", req.query)
+    assert.equal("ts", req.query["timestamp-field"])
+    assert.equal("2006-01-02T15:04:05Z07:00", req.query["timestamp-format"])
     assert.equal("2024-01-02T03:04:05Z", support.events("logs")[1]._time)
   end)
 
@@ -128,7 +128,7 @@ describe("client:ingest", function()
   it("keeps a dataset name inside one path segment", function()
     local st, err = client:ingest("../tokens", { { a = 1 } })
     assert.is_nil(st)
-    assert.equal(404, err.status)
+    assert.is_true(err.status == 400 or err.status == 404) -- an invalid name, not a route
     assert.equal("/v1/datasets/..%2Ftokens/ingest", support.journal()[#support.journal()].path)
   end)
 

@@ -22,9 +22,12 @@ local function run_lua(env, code)
 end
 
 describe("transport", function()
+  local mark -- journal entries before the test's own requests
+  local function journal() return support.journal_since(mark) end
   before_each(function()
     support.reset()
     support.dataset("logs")
+    mark = #support.journal()
   end)
 
   it("keeps one connection alive across calls of a client", function()
@@ -32,13 +35,13 @@ describe("transport", function()
     assert(c.datasets:list())
     assert(c.datasets:list())
     assert(c:ingest("logs", { { a = 1 } }))
-    local j = support.journal()
+    local j = journal()
     assert.equal(3, #j)
     assert.equal(j[1].connection, j[2].connection)
     assert.equal(j[1].connection, j[3].connection)
     local other = support.client()
     assert(other.datasets:list())
-    assert.not_equal(j[1].connection, support.journal()[4].connection)
+    assert.not_equal(j[1].connection, journal()[4].connection)
     c:close(); other:close()
   end)
 
@@ -51,7 +54,7 @@ describe("transport", function()
     assert.equal("http", err.kind)
     assert.equal(307, err.status)
     assert.matches("another host", err.message)
-    for _, req in ipairs(support.journal()) do assert.equal(support.port, req.port) end
+    for _, req in ipairs(journal()) do assert.equal(support.port, req.port) end
     c:close()
   end)
 
@@ -61,7 +64,7 @@ describe("transport", function()
     local r, err = c.datasets:list()
     assert.is_nil(r)
     assert.equal(302, err.status)
-    assert.equal(1, #support.journal())
+    assert.equal(1, #journal())
     c:close()
   end)
 
@@ -70,7 +73,7 @@ describe("transport", function()
                      headers = { Location = "/api/v1/datasets/logs/ingest" } }
     local c = support.client()
     assert.equal(1, assert(c:ingest("logs", { { moved = true } })).ingested)
-    local j = support.journal()
+    local j = journal()
     assert.equal("/api/v1/datasets/logs/ingest", j[2].path)
     assert.equal("POST", j[2].method)
     assert.equal("Bearer <redacted>", j[2].headers.authorization)
@@ -103,7 +106,7 @@ describe("transport", function()
     assert(c.datasets:list())
     local plain = support.client { user_agent = "my-app/2.0" }
     assert(plain.datasets:list())
-    local j = support.journal()
+    local j = journal()
     assert.equal("my-org", j[1].headers["x-axiom-org-id"])
     assert.matches("^lua%-axiom/", j[1].headers["user-agent"])
     assert.is_nil(j[2].headers["x-axiom-org-id"])
@@ -116,7 +119,7 @@ describe("transport", function()
     local events = {}
     for i = 1, 5000 do events[i] = { i = i, pad = ("x"):rep(300) } end
     assert.equal(5000, assert(c:ingest("logs", events, { encoding = "identity" })).ingested)
-    local req = support.journal()[1]
+    local req = journal()[1]
     assert.is_nil(req.headers.expect)
     assert.is_true(req.body_bytes > 1024 * 1024)
     c:close()
@@ -156,7 +159,7 @@ describe("transport", function()
   it("uses the proxy option, and proxy = false ignores the proxy environment", function()
     local c = support.client { url = "http://axiom.invalid", proxy = support.alt_url }
     assert(c.datasets:list())
-    assert.equal(support.alt_port, support.journal()[1].port)
+    assert.equal(support.alt_port, journal()[1].port)
     c:close()
     local code = ([[
       local axiom = require "axiom"
@@ -209,7 +212,7 @@ describe("transport", function()
       ffi.C.waitpid(pid, status, 0)
       assert.equal(0, status[0])
       assert(c.datasets:list())
-      local j = support.journal()
+      local j = journal()
       assert.equal(3, #j)
       assert.not_equal(j[1].connection, j[2].connection) -- the child's own
       assert.equal(j[1].connection, j[3].connection)     -- the parent's, untouched

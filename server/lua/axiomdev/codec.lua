@@ -59,7 +59,7 @@ local function gunzip(data, max)
     return nil, "inflateInit2 failed"
   end
   local out = ffi_new("unsigned char[?]", CHUNK)
-  local parts, total, err = {}, 0, nil
+  local parts, total, err = {}, 0
   strm.next_in, strm.avail_in = ffi_cast("const unsigned char *", data), #data
   while true do
     strm.next_out, strm.avail_out = out, CHUNK
@@ -90,7 +90,8 @@ local function unzstd(data, max)
   local buf = ffi_new("unsigned char[?]", size)
   local input = ffi_new("axiomdev_zstd_in", data, #data, 0)
   local output = ffi_new("axiomdev_zstd_out", buf, size, 0)
-  local parts, total, err, rc = {}, 0, nil, 0
+  local parts, total = {}, 0
+  local err, rc
   repeat
     output.pos = 0
     rc = zstd.ZSTD_decompressStream(ds, output, input)

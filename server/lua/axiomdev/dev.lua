@@ -31,6 +31,7 @@ function M.record()
   local ctx = ngx.ctx
   journal[#journal + 1] = {
     port = tonumber(ngx.var.server_port), method = ngx.req.get_method(), path = path,
+    connection = tonumber(ngx.var.connection), -- nginx's connection serial: shows keep-alive reuse
     query = ngx.req.get_uri_args(), headers = headers,
     body_bytes = ctx.body_bytes or tonumber(headers["content-length"]) or 0,
     status = ngx.status,
@@ -62,6 +63,8 @@ local function add_script(ctx)
   end
   if type(count) ~= "number" or count < 1 then fail(400, "count must be a positive integer") end
   if port ~= nil and type(port) ~= "number" then fail(400, "port must be a number") end
+  local delay = b.delay or 0
+  if type(delay) ~= "number" or delay < 0 or delay > 600 then fail(400, "delay must be 0-600 seconds") end
   local headers = b.headers or {}
   if not json.is_object(headers) then fail(400, "headers must be an object") end
   for k, v in pairs(headers) do
@@ -70,13 +73,14 @@ local function add_script(ctx)
   local method = util.opt_string(b, "method")
   scripts[#scripts + 1] = {
     method = method and upper(method), path = path, count = count, port = port,
-    status = status, headers = headers, body = util.opt_string(b, "body") or "",
+    status = status, headers = headers, body = util.opt_string(b, "body") or "", delay = delay,
   }
   return 204
 end
 
 -- Sends a scripted response. Without a Content-Type, a JSON body is labelled JSON.
 function M.send_script(s)
+  if s.delay > 0 then ngx.sleep(s.delay) end -- yields: other requests go on meanwhile
   local headers = {}
   local has_type = false
   for k, v in pairs(s.headers) do

@@ -101,17 +101,18 @@ local function csv(s, delim, fields_header)
   else
     header = table.remove(rows, 1) or {}
   end
-  local events = {}
+  local events, errors = {}, {}
   for i, row in ipairs(rows) do
     if #row > #header then
-      events[i] = format("CSV record has %d fields, the header has %d", #row, #header)
+      events[i] = false
+      errors[i] = format("CSV record has %d fields, the header has %d", #row, #header)
     else
       local ev = {}
       for j, value in ipairs(row) do ev[header[j]] = value end
       events[i] = ev
     end
   end
-  return events
+  return events, errors
 end
 
 ---------------------------------------------------------------------------- handler
@@ -144,10 +145,10 @@ function M.handle(ctx, ds)
   -- timestamp-format is accepted; the value is stored as given, so it needs no parsing here.
 
   local ctype = lower(match(header("content_type") or "", "^%s*([^;%s]*)"))
-  local events
+  local events, errors -- errors: index -> message, for records that are not events
   if ctype == "text/csv" then
     local delim = args["csv-delimiter"]
-    events = csv(body, type(delim) == "string" and delim or ",", header("x_axiom_csv_fields"))
+    events, errors = csv(body, type(delim) == "string" and delim or ",", header("x_axiom_csv_fields"))
   elseif ctype == "application/x-ndjson" or ctype == "application/nd-json" then
     events = ndjson(body)
   elseif ctype == "application/json" or ctype == "" then
@@ -160,9 +161,8 @@ function M.handle(ctx, ds)
   local store, failures = set.events, array()
   for i = 1, #events do
     local ev = events[i]
-    local err
-    if type(ev) == "string" then
-      err = ev
+    local err = errors and errors[i]
+    if err then -- luacheck: ignore 542 (the CSV parser already said why)
     elseif not is_object(ev) then
       local got = type(ev) == "table" and "an array" or ev == null and "null" or "a " .. type(ev)
       err = "expected a JSON object, got " .. got

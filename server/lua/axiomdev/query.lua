@@ -7,7 +7,7 @@ local datasets = require "axiomdev.datasets"
 
 local ngx = ngx
 local pairs, ipairs, next, type, floor, huge = pairs, ipairs, next, type, math.floor, math.huge
-local match, sort = string.match, table.sort
+local find, gmatch, match, sort = string.find, string.gmatch, string.match, table.sort
 local fail, array, null, is_object = util.fail, json.array, json.null, json.is_object
 
 local M = {}
@@ -48,6 +48,24 @@ local function parse(apl)
       rest = r2
     end
   end
+end
+
+-- A field by its name, or by a dotted path into nested objects ("geo.city").
+local function get_field(ev, name)
+  local v = ev[name]
+  if v ~= nil or not find(name, ".", 1, true) then return v end
+  for seg in gmatch(name, "[^.]+") do
+    if not is_object(ev) then return nil end
+    ev = ev[seg]
+  end
+  return ev
+end
+
+local function matches(ev, where)
+  for _, w in ipairs(where) do
+    if get_field(ev, w[1]) ~= w[2] then return false end
+  end
+  return true
 end
 
 -- Nested objects become dotted fields, as Axiom shows them.
@@ -131,28 +149,26 @@ function M.handle(ctx)
     q.range = { field = "_time", start = start_s or "1970-01-01T00:00:00Z", ["end"] = end_s or util.now_rfc3339() }
   end
 
-  -- Matching rows, newest first; the time range is inclusive at both ends.
-  local rows, lo, hi = {}, start_t or -huge, end_t or huge
-  local tmin, tmax = huge, -huge
+  -- Matching rows, newest first; the time range is inclusive at both ends. Times are
+  -- parsed only when needed: a bare count over a big dataset stays cheap.
+  local ranged = start_t or end_t
+  local lo, hi, need_time = start_t or -huge, end_t or huge, ranged or not q.count
+  local rows, tmin, tmax = {}, huge, -huge
   for i, ev in ipairs(set.events) do
-    local t = util.event_time(ev._time)
-    if t then
-      if t < tmin then tmin = t end
-      if t > tmax then tmax = t end
-    end
-    if (not (start_t or end_t) or t and t >= lo and t <= hi) then
-      local flat = flatten(ev, "", {})
-      local ok = true
-      for _, w in ipairs(q.where) do
-        if flat[w[1]] ~= w[2] then ok = false; break end
-      end
-      if ok then rows[#rows + 1] = { ev = ev, flat = flat, t = t or -huge, index = i } end
+    local t = need_time and util.event_time(ev._time) or nil
+    if (not ranged or t and t >= lo and t <= hi) and matches(ev, q.where) then
+      rows[#rows + 1] = { ev = ev, t = t or -huge, index = i }
+      if t and t < tmin then tmin = t end
+      if t and t > tmax then tmax = t end
     end
   end
-  sort(rows, function(a, b)
-    if a.t ~= b.t then return a.t > b.t end
-    return a.index > b.index
-  end)
+  if not q.count then
+    sort(rows, function(a, b)
+      if a.t ~= b.t then return a.t > b.t end
+      return a.index > b.index
+    end)
+    for _, row in ipairs(rows) do row.flat = flatten(row.ev, "", {}) end
+  end
 
   local now = util.epoch()
   local result = {

@@ -45,19 +45,18 @@ local ROUTES = {
   { "DELETE", "/v2/tokens/" .. ID, tokens.api_delete, { org = { "apiTokens", "delete" } } },
   { "POST", "/v2/tokens/" .. ID .. "/regenerate", tokens.api_regenerate, { org = { "apiTokens", "update" } } },
 }
-for _, r in ipairs(ROUTES) do r[2] = "^" .. r[2] .. "$" end
-local NO_OPTS = {}
+for _, r in ipairs(ROUTES) do
+  r.pattern, r.captures = "^" .. r[2] .. "$", r[2]:find("(", 1, true) ~= nil
+end
+local NO_OPTS, NO_CAPS = {}, {}
 
 -- The route for method+path -> route, captures; or a 404/405.
 local function resolve(method, path)
   local path_known = false
   for _, r in ipairs(ROUTES) do
-    local caps = { match(path, r[2]) }
+    local caps = { match(path, r.pattern) }
     if caps[1] then
-      if r[1] == method then
-        if caps[1] == path and not sub(r[2], -2, -2):find("%)") then caps = {} end
-        return r, caps
-      end
+      if r[1] == method then return r, r.captures and caps or NO_CAPS end
       path_known = true
     end
   end
@@ -65,12 +64,19 @@ local function resolve(method, path)
   fail(404, "not found")
 end
 
+-- Requests per minute for the whole (single) org. Informational: never enforced, because
+-- tests script their 429s through /_dev/script.
+local RATE_LIMIT, rate_minute, rate_used = 100000, 0, 0
+
 local function rate_limit_headers()
+  local minute = floor(ngx.time() / 60)
+  if minute ~= rate_minute then rate_minute, rate_used = minute, 0 end
+  rate_used = rate_used + 1
   local h = ngx.header
   h["X-RateLimit-Scope"] = "organization"
-  h["X-RateLimit-Limit"] = "100000"
-  h["X-RateLimit-Remaining"] = "99999"
-  h["X-RateLimit-Reset"] = tostring((floor(ngx.time() / 60) + 1) * 60) -- start of next minute
+  h["X-RateLimit-Limit"] = RATE_LIMIT
+  h["X-RateLimit-Remaining"] = RATE_LIMIT > rate_used and RATE_LIMIT - rate_used or 0
+  h["X-RateLimit-Reset"] = (minute + 1) * 60 -- epoch seconds of the next minute
 end
 
 local function dispatch(ctx, method, path)

@@ -66,7 +66,7 @@ function M.legacy_create(ctx)
   return 200, legacy_view(r)
 end
 
-function M.legacy_get(_, id) return 200, legacy_view(find(legacy, id)) end
+function M.legacy_get(_, id) return 200, legacy_view((find(legacy, id))) end
 
 function M.legacy_update(ctx, id)
   local r = find(legacy, id)
@@ -131,7 +131,7 @@ function M.api_list()
   return 200, out
 end
 
-function M.api_get(_, id) return 200, api_view(find(api, id)) end
+function M.api_get(_, id) return 200, api_view((find(api, id))) end
 
 function M.api_create(ctx)
   return 200, api_view(api_new(util.json_body(ctx)), true)
