@@ -125,6 +125,42 @@ describe("transport", function()
     c:close()
   end)
 
+  it("turns 429, 430 and 5xx answers into error tables with limits and Retry-After", function()
+    local c = support.client()
+    support.script { path = "^/v2/tokens$", status = 429, body = '{"message":"rate limit exceeded"}',
+      headers = { ["Retry-After"] = "Wed, 21 Oct 2015 07:28:00 GMT", ["X-RateLimit-Limit"] = "100",
+        ["X-RateLimit-Remaining"] = "0", ["X-RateLimit-Reset"] = "1445412480",
+        ["X-RateLimit-Scope"] = "organization", ["X-Axiom-Trace-Id"] = "t-429" } }
+    local r, err = c.api_tokens:list()
+    assert.is_nil(r)
+    assert.equal("rate_limited", err.kind)
+    assert.equal(429, err.status)
+    assert.equal("rate limit exceeded", err.message)
+    assert.equal("t-429", err.trace_id)
+    assert.equal(0, err.retry_after) -- that date is long past
+    assert.same({ kind = "rate", limit = 100, remaining = 0, reset = 1445412480, scope = "organization" },
+      err.limit)
+
+    support.script { path = "^/v1/datasets/logs/ingest$", status = 430, body = '{"message":"monthly ingest limit"}',
+      headers = { ["Retry-After"] = "120", ["X-IngestLimit-Limit"] = "1000", ["X-IngestLimit-Remaining"] = "0",
+        ["X-IngestLimit-Reset"] = "1900000000" } }
+    r, err = c:ingest("logs", { { a = 1 } })
+    assert.is_nil(r)
+    assert.equal("quota", err.kind)
+    assert.equal(120, err.retry_after)
+    assert.equal("ingest", err.limit.kind)
+    assert.equal(1900000000, err.limit.reset)
+
+    support.script { path = "^/v2/datasets$", status = 502, body = "<html>bad gateway</html>\n",
+      headers = { ["Content-Type"] = "text/html" } }
+    r, err = c.datasets:list()
+    assert.equal("http", err.kind)
+    assert.equal(502, err.status)
+    assert.equal("<html>bad gateway</html>", err.message)
+    assert.matches("^axiom: http 502 %(GET /v2/datasets%): <html>", tostring(err))
+    c:close()
+  end)
+
   it("reports a refused connection as a network error naming the request", function()
     local c = assert(axiom.new { token = "xaat-x", url = "http://127.0.0.1:1" })
     local r, err = c.datasets:list()
