@@ -154,6 +154,7 @@ describe("transport", function()
     support.script { path = "^/v2/datasets$", status = 502, body = "<html>bad gateway</html>\n",
       headers = { ["Content-Type"] = "text/html" } }
     r, err = c.datasets:list()
+    assert.is_nil(r)
     assert.equal("http", err.kind)
     assert.equal(502, err.status)
     assert.equal("<html>bad gateway</html>", err.message)
