@@ -47,6 +47,20 @@ static size_t room_for(axiom_buf *out, size_t produced, size_t max, size_t limit
     return room < limit ? room : limit;
 }
 
+/* Hand zlib the next slice of input once it has used up the last: its counters are uInt. */
+static void feed(z_stream *zs, const unsigned char **in, size_t *n)
+{
+    size_t take;
+
+    if (zs->avail_in != 0 || *n == 0)
+        return;
+    take = *n < ZMAX ? *n : ZMAX;
+    zs->next_in = *in;
+    zs->avail_in = (uInt)take;
+    *in += take;
+    *n -= take;
+}
+
 static int gzip_compress(const unsigned char *in, size_t n, int level,
                          axiom_buf *out, char *err, size_t errlen)
 {
@@ -65,13 +79,7 @@ static int gzip_compress(const unsigned char *in, size_t n, int level,
         return fail(out, mark, err, errlen, "out of memory");
     }
     do {
-        if (zs.avail_in == 0 && n > 0) {
-            size_t take = n < ZMAX ? n : ZMAX;
-            zs.next_in = in;
-            zs.avail_in = (uInt)take;
-            in += take;
-            n -= take;
-        }
+        feed(&zs, &in, &n);
         if (out->cap == out->len && axiom_buf_reserve(out, STEP)) {
             rc = Z_MEM_ERROR;
             break;
@@ -100,13 +108,7 @@ static int gzip_decompress(const unsigned char *in, size_t n, size_t max,
     if (inflateInit2(&zs, 15 + 16) != Z_OK)
         return fail(out, mark, err, errlen, "gzip: cannot initialise the decompressor");
     for (;;) {
-        if (zs.avail_in == 0 && n > 0) {
-            size_t take = n < ZMAX ? n : ZMAX;
-            zs.next_in = in;
-            zs.avail_in = (uInt)take;
-            in += take;
-            n -= take;
-        }
+        feed(&zs, &in, &n);
         if ((room = room_for(out, produced, max, ZMAX)) == 0) {
             inflateEnd(&zs);
             return fail(out, mark, err, errlen, "out of memory");
