@@ -63,10 +63,10 @@ lint:
 	luacheck lua spec examples server/lua
 
 server: deps all
-	server/run $(PORT)
+	@server/run $(PORT)
 
 demo: deps all
-	examples/demo
+	@examples/demo
 
 clean:
 	rm -rf build

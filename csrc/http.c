@@ -167,9 +167,10 @@ static CURLcode setup(transport *t, const char *url)
         SET(CURLOPT_USERAGENT, t->user_agent);
     if (t->ca_file != NULL)
         SET(CURLOPT_CAINFO, t->ca_file);
-    if (t->proxy != NULL)
+    if (t->proxy != NULL) {
         SET(CURLOPT_PROXY, t->proxy);
-    else if (t->no_proxy)
+        SET(CURLOPT_NOPROXY, "");       /* an explicit proxy overrides no_proxy too */
+    } else if (t->no_proxy)
         SET(CURLOPT_NOPROXY, "*");      /* beats the *_proxy variables */
     SET(CURLOPT_HTTPHEADER, t->headers);
     return rc;

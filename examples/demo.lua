@@ -69,7 +69,8 @@ if not path then
   end
 end
 local parse = path:match("alternatives") and alternatives_event or dpkg_event
-local f = assert(io.open(path))
+local f, ferr = io.open(path)
+if not f then fail("reading the log", ferr) end
 
 local admin = assert(axiom.new())
 print(("shipping %s to %s, dataset %s"):format(path, admin.url, DATASET))

@@ -69,6 +69,15 @@ describe("config.resolve", function()
     assert.is_nil(config.resolve({ token = "t", edge_url = "nope" }, env {}))
     assert.is_nil(config.resolve({ token = "t", edge = "https://x/y" }, env {}))
   end)
+  it("refuses timeouts and limits that cannot work", function()
+    for _, opts in ipairs({ { timeout = 0 }, { timeout = 0 / 0 }, { connect_timeout = -1 },
+                            { timeout = math.huge }, { max_response = 0 }, { max_response = 1.5 } }) do
+      opts.token = "xaat-1"
+      local cfg, err = config.resolve(opts, env {})
+      assert.is_nil(cfg)
+      assert.equal("config", err.kind)
+    end
+  end)
   it("raises on misuse: unknown options and wrong types", function()
     assert.has_error(function() config.resolve({ tokn = "x" }, env {}) end, "axiom.new: unknown option 'tokn'")
     assert.has_error(function() config.resolve({ timeout = "5" }, env {}) end)

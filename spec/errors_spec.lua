@@ -2,18 +2,6 @@ local errors = require "axiom.errors"
 local json_decode = require("cjson").new().decode
 local function decode(s) local ok, v = pcall(json_decode, s); return ok and v or nil end
 
-describe("errors.http_date", function()
-  it("parses IMF-fixdate as UTC", function()
-    assert.equal(784111777, errors.http_date("Sun, 06 Nov 1994 08:49:37 GMT"))
-    assert.equal(0, errors.http_date("Thu, 01 Jan 1970 00:00:00 GMT"))
-    assert.equal(951782400, errors.http_date("Tue, 29 Feb 2000 00:00:00 GMT"))
-  end)
-  it("rejects other forms", function()
-    assert.is_nil(errors.http_date("Sunday, 06-Nov-94 08:49:37 GMT"))
-    assert.is_nil(errors.http_date("garbage"))
-  end)
-end)
-
 describe("errors.retry_after", function()
   it("reads delta seconds", function()
     assert.equal(120, errors.retry_after("120"))

@@ -154,9 +154,9 @@ describe("client:ingest", function()
 
   it("ships integers exactly and repairs invalid UTF-8 end to end", function()
     local big = math.type and math.tointeger(2 ^ 53) + 1 or 2 ^ 53
-    assert(client:ingest("logs", { { n = big, s = "caf\xC3\xA9 \xFF" } }, { encoding = "gzip" }))
+    assert(client:ingest("logs", { { n = big, s = "caf\195\169 \255" } }, { encoding = "gzip" }))
     local ev = support.events("logs")[1]
-    assert.equal("caf\xC3\xA9 \xEF\xBF\xBD", ev.s)
+    assert.equal("caf\195\169 \239\191\189", ev.s)
   end)
 end)
 

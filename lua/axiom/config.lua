@@ -101,8 +101,15 @@ function M.resolve(opts, env, level)
 
   cfg.timeout = cfg.timeout or M.DEFAULT_TIMEOUT
   cfg.connect_timeout = cfg.connect_timeout or M.DEFAULT_CONNECT_TIMEOUT
-  if cfg.timeout <= 0 or cfg.connect_timeout <= 0 then
-    return config_error("timeout and connect_timeout must be positive")
+  for _, name in pairs({ "timeout", "connect_timeout" }) do
+    local v = cfg[name]
+    if not (v > 0 and v < 1e6) then -- also refuses NaN
+      return config_error(name .. " must be a positive number of seconds, got " .. tostring(v))
+    end
+  end
+  local max = cfg.max_response
+  if max and not (max >= 1 and max <= 2 ^ 53 and max % 1 == 0) then
+    return config_error("max_response must be a positive whole number of bytes, got " .. tostring(max))
   end
   if opts.verify_tls == nil then cfg.verify_tls = true end
   cfg.user_agent = cfg.user_agent or M.USER_AGENT

@@ -2,9 +2,11 @@
 -- Every runtime failure of the library is `nil, err` where `err` is a table made here:
 -- `kind`, `status`, `message`, `trace_id`, `limit`, `retry_after`, `request`.
 -- Nothing here ever sees the token, so no message can carry it.
-local type, tonumber, setmetatable, concat = type, tonumber, setmetatable, table.concat
-local getmetatable, floor, time = getmetatable, math.floor, os.time
-local lower, match, gsub, sub, format = string.lower, string.match, string.gsub, string.sub, string.format
+local time = require "axiom.time"
+
+local type, tonumber, getmetatable, setmetatable = type, tonumber, getmetatable, setmetatable
+local concat, os_time = table.concat, os.time
+local match, gsub, sub, format = string.match, string.gsub, string.sub, string.format
 
 local M = { _VERSION = "0.1.0" }
 
@@ -34,40 +36,15 @@ function M.is(v)
   return type(v) == "table" and getmetatable(v) == Error
 end
 
--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil):
--- os.time would read the fields as local time, HTTP dates and RFC 3339 "Z" are UTC.
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-M.days_from_civil = days_from_civil
-
-local MONTHS = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
-                 jul = 7, aug = 8, sep = 9, oct = 10, nov = 11, dec = 12 }
-
---- Epoch seconds of an IMF-fixdate (RFC 9110: "Sun, 06 Nov 1994 08:49:37 GMT"), or nil.
-function M.http_date(s)
-  local d, mon, y, hh, mm, ss = match(s, "^%a+, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
-  local m = mon and MONTHS[lower(mon)]
-  if not m then return nil end
-  return days_from_civil(tonumber(y), m, tonumber(d)) * 86400
-    + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
-end
-
 --- Seconds to wait from a Retry-After value (delta seconds or HTTP-date), never negative.
 function M.retry_after(value, now)
   if type(value) ~= "string" then return nil end
   value = match(value, "^%s*(.-)%s*$")
   local secs = match(value, "^%d+$")
   if secs then return tonumber(secs) end
-  local at = M.http_date(value)
+  local at = time.http_date(value)
   if not at then return nil end
-  local wait = at - (now or time())
+  local wait = at - (now or os_time())
   return wait > 0 and wait or 0
 end
 

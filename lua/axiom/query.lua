@@ -1,8 +1,9 @@
 --- APL queries (POST /v1/datasets/_apl): here so a program can read back what it shipped.
 local client = require "axiom.client"
+local time = require "axiom.time"
 local url = require "axiom.url"
 
-local type, pairs, tostring, error, date = type, pairs, tostring, error, os.date
+local type, pairs, tostring, error = type, pairs, tostring, error
 
 local M = { _VERSION = "0.1.0" }
 
@@ -17,7 +18,7 @@ function M.query(self, apl, opts)
   local req = { apl = apl }
   for k, v in pairs(opts) do
     if not FIELDS[k] then error("query: unknown option '" .. tostring(k) .. "'", 2) end
-    req[k] = type(v) == "number" and date("!%Y-%m-%dT%H:%M:%SZ", v) or v
+    req[k] = time.rfc3339(v)
   end
   local format = req.format or "tabular"
   req.format = nil

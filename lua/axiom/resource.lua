@@ -25,7 +25,8 @@ function M.owner(self, what, depth)
   if type(self) ~= "table" or not getmetatable(self) or type(self.client) ~= "table" then
     error(what .. ": call it with ':' (client.x:method())", level)
   end
-  return client.check(self.client, what, level)
+  local c = client.check(self.client, what, level) -- not a tail call: that would drop a level
+  return c
 end
 
 --- owner() plus a path segment for `id`: client, segment or client, nil, err.

@@ -3,9 +3,9 @@
 local client = require "axiom.client"
 local json = require "axiom.json"
 local resource = require "axiom.resource"
+local time = require "axiom.time"
 
-local type, pairs, next, tostring, date, format =
-  type, pairs, next, tostring, os.date, string.format
+local type, pairs, next, tostring, format = type, pairs, next, tostring, string.format
 
 local M = { _VERSION = "0.1.0" }
 
@@ -22,12 +22,6 @@ local function fields(what, t, allowed, level)
     out[k] = v
   end
   return out
-end
-
--- Timestamps may be given as epoch seconds; the API wants RFC 3339.
-local function rfc3339(v)
-  if type(v) == "number" then return date("!%Y-%m-%dT%H:%M:%SZ", v) end
-  return v
 end
 
 -- Lists the API expects as JSON arrays stay arrays when empty.
@@ -49,8 +43,10 @@ M.IngestTokens = IngestTokens
 
 local INGEST_FIELDS = { name = true, description = true, scopes = true }
 
+-- The legacy API replaces a token whole (create and update alike), so a name is required.
 local function ingest_body(what, t)
   local b = fields(what, t, INGEST_FIELDS, 3)
+  if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string", 3) end
   if type(b.scopes) == "table" then
     local s = json.array({})
     for i = 1, #b.scopes do s[i] = b.scopes[i] end
@@ -71,9 +67,6 @@ end
 
 function IngestTokens:create(t)
   local c = resource.owner(self, "ingest_tokens:create")
-  if type(t) == "table" and type(t.name) ~= "string" then
-    resource.misuse("ingest_tokens:create: field 'name' must be a string", 2)
-  end
   local body, err = ingest_body("ingest_tokens:create", t)
   if not body then return nil, err end
   return c:request("POST", "/v1/tokens/ingest", { body = body, content_type = "application/json" })
@@ -122,7 +115,7 @@ local REGENERATE_FIELDS = { existingTokenExpiresAt = true, newTokenExpiresAt = t
 local function create_body(what, t, level)
   local b = fields(what, t, CREATE_FIELDS, level + 1)
   if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string", level + 1) end
-  b.expiresAt = rfc3339(b.expiresAt)
+  b.expiresAt = time.rfc3339(b.expiresAt)
   b.datasetCapabilities = b.datasetCapabilities or {}
   local ds = {}
   for name, caps in pairs(b.datasetCapabilities) do ds[name] = arrays(caps) end
@@ -156,8 +149,8 @@ function ApiTokens:regenerate(id, t)
   if b.existingTokenExpiresAt == nil then
     resource.misuse("api_tokens:regenerate: field 'existingTokenExpiresAt' is required", 2)
   end
-  b.existingTokenExpiresAt = rfc3339(b.existingTokenExpiresAt)
-  b.newTokenExpiresAt = rfc3339(b.newTokenExpiresAt)
+  b.existingTokenExpiresAt = time.rfc3339(b.existingTokenExpiresAt)
+  b.newTokenExpiresAt = time.rfc3339(b.newTokenExpiresAt)
   if b.newToken then b.newToken = create_body("api_tokens:regenerate newToken", b.newToken, 2) end
   if not seg then return nil, err end
   local body
