@@ -67,3 +67,13 @@ describe("url.origin", function()
     assert.not_equal(url.origin("http://127.0.0.1:1/x"), url.origin("http://127.0.0.1:2/x"))
   end)
 end)
+
+describe("url.resolve", function()
+  local base = "http://127.0.0.1:9/api/v2/datasets?x=1"
+  it("resolves the forms a Location header takes", function()
+    assert.equal("https://other/x", url.resolve(base, "https://other/x"))
+    assert.equal("http://evil/x", url.resolve(base, "//evil/x"))
+    assert.equal("http://127.0.0.1:9/v1/x", url.resolve(base, "/v1/x"))
+    assert.equal("http://127.0.0.1:9/api/v2/tokens", url.resolve(base, "tokens"))
+  end)
+end)

@@ -6,8 +6,7 @@ local json = require "axiom.json"
 local url = require "axiom.url"
 
 local type, error, getmetatable, setmetatable, tostring = type, error, getmetatable, setmetatable, tostring
-local concat, match, format, gsub, sub, byte =
-  table.concat, string.match, string.format, string.gsub, string.sub, string.byte
+local concat, match, format, gsub, byte = table.concat, string.match, string.format, string.gsub, string.byte
 
 local M = { _VERSION = "0.1.0" }
 
@@ -52,14 +51,16 @@ function M.check(c, what, level)
   return c
 end
 
-local function request_label(method, u)
-  -- path only: hosts are in the config, query strings can be long
+--- "METHOD /path" naming a request in errors: the path only (hosts are in the config, query
+-- strings can be long).
+function M.label(method, u)
   return method .. " " .. (match(u, "^%a[%w+.-]*://[^/?#]+([^?#]*)") or u)
 end
 
 --- Send one request. `path` is appended to the base URL unless it is absolute.
--- opts: body (string), content_type, headers (array of "Name: value"), query (string).
--- Returns the decoded body (or true when empty), else nil, err.
+-- opts: body (string), content_type, headers (array of "Name: value"), query (string),
+-- empty (true: success is `true`, whatever the body). Returns the decoded JSON object or
+-- array, else nil, err.
 function Client:request(method, path, opts)
   opts = opts or {}
   local u = url.is_http(path) and path or url.join(self.url, path)
@@ -72,8 +73,12 @@ function Client:request(method, path, opts)
     for i = 1, #extra do headers[#headers + 1] = extra[i] end
   end
 
-  local label = request_label(method, u)
+  local label = M.label(method, u)
   local status, rheaders, body
+  local function fail(msg)
+    return nil, errors.new("http", msg,
+      { status = status, request = label, trace_id = rheaders["x-axiom-trace-id"] })
+  end
   for _ = 0, MAX_REDIRECTS do
     local kind, message
     status, kind, message = self._transport:request(method, u, headers, opts.body)
@@ -85,26 +90,20 @@ function Client:request(method, path, opts)
     if not (status == 307 or status == 308) or not location then break end
     -- Only same-origin 307/308 are followed (they keep method and body); anything else
     -- would carry the Authorization header to a host the user never configured.
-    local target = sub(location, 1, 1) == "/" and url.origin(u) .. location or location
-    if not url.is_http(target) or url.origin(target) ~= url.origin(u) then
-      return nil, errors.new("http", "redirect to " .. location .. " not followed: another host",
-        { status = status, request = label, trace_id = rheaders["x-axiom-trace-id"] })
+    local target = url.resolve(u, location)
+    if url.origin(target) ~= url.origin(u) then
+      return fail("redirect to " .. location .. " not followed: another host")
     end
     u = target
   end
 
-  if status >= 300 then
-    if status < 400 then
-      return nil, errors.new("http", format("unexpected redirect (HTTP %d) not followed", status),
-        { status = status, request = label, trace_id = rheaders["x-axiom-trace-id"] })
-    end
-    return nil, errors.from_response(status, rheaders, body, json.decode, label)
-  end
-  if body == "" then return true end
+  if status >= 400 then return nil, errors.from_response(status, rheaders, body, json.decode, label) end
+  if status >= 300 then return fail(format("redirect (HTTP %d) not followed", status)) end
+  if opts.empty then return true end -- deletes and validate: the status says it all
+  if body == "" then return fail("empty response, expected JSON") end
   local doc, why = json.decode(body)
-  if doc == nil then
-    return nil, errors.new("http", "response is not JSON: " .. tostring(why),
-      { status = status, request = label, trace_id = rheaders["x-axiom-trace-id"] })
+  if type(doc) ~= "table" then
+    return fail(doc == nil and "response is not JSON: " .. tostring(why) or "response is not a JSON object or array")
   end
   return doc
 end

@@ -47,7 +47,7 @@ end
 
 -- A value that goes into a header must be printable: a CR or LF would let it forge headers.
 local function printable(name, v)
-  if v and find(v, "%c") then
+  if type(v) == "string" and find(v, "%c") then
     return nil, name .. " contains control characters"
   end
   return true
@@ -73,8 +73,8 @@ function M.resolve(opts, env, level)
     cfg[k] = v
   end
 
-  if not cfg.token then return config_error("no token: pass token= or set AXIOM_TOKEN") end
-  for _, name in pairs({ "token", "org_id", "url", "edge_url", "edge", "user_agent" }) do
+  if not cfg.token or cfg.token == "" then return config_error("no token: pass token= or set AXIOM_TOKEN") end
+  for _, name in pairs({ "token", "org_id", "url", "edge_url", "edge", "user_agent", "ca_file", "proxy" }) do
     local ok, why = printable(name, cfg[name])
     if not ok then return config_error(why) end
   end

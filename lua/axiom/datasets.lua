@@ -39,7 +39,7 @@ end
 function Datasets:delete(name)
   local c, seg, err = resource.with_id(self, "datasets:delete", name)
   if not seg then return nil, err end
-  return c:request("DELETE", "/v2/datasets/" .. seg)
+  return c:request("DELETE", "/v2/datasets/" .. seg, { empty = true })
 end
 
 return M

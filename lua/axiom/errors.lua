@@ -36,16 +36,21 @@ function M.is(v)
   return type(v) == "table" and getmetatable(v) == Error
 end
 
+local MAX_WAIT = 86400
+
 --- Seconds to wait from a Retry-After value (delta seconds or HTTP-date), never negative.
 function M.retry_after(value, now)
   if type(value) ~= "string" then return nil end
   value = match(value, "^%s*(.-)%s*$")
   local secs = match(value, "^%d+$")
-  if secs then return tonumber(secs) end
+  if secs then
+    secs = tonumber(secs)
+    return secs < MAX_WAIT and secs or MAX_WAIT -- a day is forever for a log shipper
+  end
   local at = time.http_date(value)
   if not at then return nil end
   local wait = at - (now or os_time())
-  return wait > 0 and wait or 0
+  return wait > MAX_WAIT and MAX_WAIT or wait > 0 and wait or 0
 end
 
 -- The limit families, in the order the official Go client prefers them.
@@ -81,14 +86,16 @@ local STATUS_TEXT = {
 
 local MAX_MESSAGE = 512
 
--- The readable message of an error body: its JSON `message`, else the text itself.
+-- The readable message of an error body: its JSON `message`, else the text itself; one line
+-- without control characters (no terminal escapes from a server), at most MAX_MESSAGE bytes.
 local function body_message(body, decode)
   if type(body) ~= "string" or body == "" then return nil end
   local doc = decode(body)
+  local text = body
   if type(doc) == "table" and type(doc.message) == "string" and doc.message ~= "" then
-    return doc.message
+    text = doc.message
   end
-  local text = match(gsub(body, "[\r\n]+", " "), "^%s*(.-)%s*$")
+  text = match(gsub(text, "%c+", " "), "^%s*(.-)%s*$")
   if #text > MAX_MESSAGE then text = sub(text, 1, MAX_MESSAGE) .. "..." end
   return text ~= "" and text or nil
 end

@@ -3,10 +3,11 @@
 local core = require "axiom.core"
 local client = require "axiom.client"
 local errors = require "axiom.errors"
+local json = require "axiom.json"
 local url = require "axiom.url"
 
-local type, pairs, next, tostring, error, concat, find, match =
-  type, pairs, next, tostring, error, table.concat, string.find, string.match
+local type, pairs, next, tostring, error, getmetatable, concat, find, match =
+  type, pairs, next, tostring, error, getmetatable, table.concat, string.find, string.match
 
 local M = { _VERSION = "0.1.0" }
 
@@ -37,6 +38,14 @@ function M.check_options(opts, level)
   end
   if opts.encoding and not M.ENCODINGS[opts.encoding] then
     misuse("encoding must be \"zstd\", \"gzip\" or \"identity\", got \"" .. opts.encoding .. "\"", level + 1)
+  end
+  local fields = opts.csv_fields
+  if fields then
+    for k, v in pairs(fields) do
+      if type(k) ~= "number" or type(v) ~= "string" or k > #fields then
+        misuse("csv_fields must be an array of strings", level + 1)
+      end
+    end
   end
   return opts
 end
@@ -100,8 +109,12 @@ function M.ingest(self, dataset, data, opts)
 
   local body, content_type, failures
   if type(data) == "table" then
-    if data[1] == nil and next(data) ~= nil then
+    local k = next(data)
+    if k ~= nil and type(k) ~= "number" then
       misuse("data must be an array of events (wrap a single event in { })", 2)
+    end
+    if k == nil and getmetatable(data) then
+      misuse("data must be a plain array of events (metatables are not followed)", 2)
     end
     if opts.content_type and opts.content_type ~= "ndjson" then
       misuse("event tables are sent as NDJSON; content_type only applies to strings", 2)
@@ -126,11 +139,17 @@ function M.ingest(self, dataset, data, opts)
   end
 
   local status
-  status, err = c:request("POST", url.ingest(c, seg), {
+  local target = url.ingest(c, seg)
+  status, err = c:request("POST", target, {
     query = query, body = body, content_type = mime, headers = headers,
   })
   if not status then return nil, err end
-  if type(status) ~= "table" then status = empty_status() end
+  if status.failures == json.null then status.failures = nil end
+  if type(status.ingested) ~= "number" or type(status.failed) ~= "number"
+    or (status.failures ~= nil and type(status.failures) ~= "table") then
+    return nil, errors.new("http", "the server's answer is not an ingest status",
+      { status = 200, request = client.label("POST", target) })
+  end
   return merge(status, failures)
 end
 

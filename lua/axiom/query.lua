@@ -1,6 +1,6 @@
 --- APL queries (POST /v1/datasets/_apl): here so a program can read back what it shipped.
 local client = require "axiom.client"
-local time = require "axiom.time"
+local resource = require "axiom.resource"
 local url = require "axiom.url"
 
 local type, pairs, tostring, error = type, pairs, tostring, error
@@ -15,13 +15,19 @@ function M.query(self, apl, opts)
   local c = client.check(self, "query", 2)
   if type(apl) ~= "string" then error("query: apl must be a string, got " .. type(apl), 2) end
   opts = opts or {}
-  local req = { apl = apl }
-  for k, v in pairs(opts) do
+  if type(opts) ~= "table" then error("query: options must be a table, got " .. type(opts), 2) end
+  for k in pairs(opts) do
     if not FIELDS[k] then error("query: unknown option '" .. tostring(k) .. "'", 2) end
-    req[k] = time.rfc3339(v)
   end
-  local format = req.format or "tabular"
-  req.format = nil
+  local format = opts.format or "tabular"
+  if format ~= "tabular" and format ~= "legacy" then
+    error("query: format must be \"tabular\" or \"legacy\"", 2)
+  end
+  local req = {
+    apl = apl,
+    startTime = resource.time("query", "startTime", opts.startTime, 2),
+    endTime = resource.time("query", "endTime", opts.endTime, 2),
+  }
   local body, err = client.body(req)
   if not body then return nil, err end
   return c:request("POST", "/v1/datasets/_apl", {

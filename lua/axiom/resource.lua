@@ -2,6 +2,7 @@
 -- a class bound to its client, and argument checks that raise at the user's call.
 -- Levels: a `level` argument says where the user is, counted from the function's caller.
 local client = require "axiom.client"
+local time = require "axiom.time"
 
 local type, error, getmetatable, setmetatable = type, error, getmetatable, setmetatable
 
@@ -27,6 +28,16 @@ function M.owner(self, what, depth)
   end
   local c = client.check(self.client, what, level) -- not a tail call: that would drop a level
   return c
+end
+
+--- A time field for the API (epoch seconds or a string), or nil when absent; else misuse.
+function M.time(what, field, v, level)
+  if v == nil then return nil end
+  local s = time.rfc3339(v)
+  if type(s) ~= "string" then
+    M.misuse(what .. ": field '" .. field .. "' must be epoch seconds or an RFC 3339 string", level + 1)
+  end
+  return s
 end
 
 --- owner() plus a path segment for `id`: client, segment or client, nil, err.

@@ -24,14 +24,22 @@ function M.http_date(s)
   local d, mon, y, hh, mm, ss = match(s, "^%a+, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
   local m = mon and MONTHS[lower(mon)]
   if not m then return nil end
-  return M.days_from_civil(tonumber(y), m, tonumber(d)) * 86400
-    + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+  y, d, hh, mm, ss = tonumber(y), tonumber(d), tonumber(hh), tonumber(mm), tonumber(ss)
+  local days = M.days_from_civil(y, m, d)
+  -- a day past the month's end would land in the next month: refuse it, and odd clocks
+  if d < 1 or days >= M.days_from_civil(m == 12 and y + 1 or y, m % 12 + 1, 1)
+    or hh > 23 or mm > 59 or ss > 60 then
+    return nil
+  end
+  return days * 86400 + hh * 3600 + mm * 60 + ss
 end
 
 --- A time for the API: epoch seconds (fractions allowed) become RFC 3339 UTC; anything else
--- (an RFC 3339 string, a relative "now-1h") passes as it is.
+-- (an RFC 3339 string, a relative "now-1h") passes as it is. Nil for numbers no calendar
+-- holds (NaN, ±Inf, beyond year 9999).
 function M.rfc3339(v)
   if type(v) ~= "number" then return v end
+  if not (v >= -62135596800 and v < 253402300800) then return nil end
   local ms = floor(v * 1000 + 0.5)
   local s = date("!%Y-%m-%dT%H:%M:%S", floor(ms / 1000))
   if ms % 1000 ~= 0 then s = s .. format(".%03d", ms % 1000) end

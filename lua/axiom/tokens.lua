@@ -3,9 +3,8 @@
 local client = require "axiom.client"
 local json = require "axiom.json"
 local resource = require "axiom.resource"
-local time = require "axiom.time"
 
-local type, pairs, next, tostring, format = type, pairs, next, tostring, string.format
+local type, pairs, tostring, format = type, pairs, tostring, string.format
 
 local M = { _VERSION = "0.1.0" }
 
@@ -24,13 +23,27 @@ local function fields(what, t, allowed, level)
   return out
 end
 
--- Lists the API expects as JSON arrays stay arrays when empty.
-local function arrays(caps)
-  if type(caps) ~= "table" then return caps end
+-- A copy of an array of strings, marked so that an empty one is still [] on the wire.
+local function strings(what, v, level)
+  local ok, out, n = type(v) == "table", json.array({}), 0
+  if ok then
+    for _ in pairs(v) do n = n + 1 end
+    for i = 1, n do
+      out[i] = v[i]
+      ok = ok and type(v[i]) == "string"
+    end
+  end
+  if not ok then resource.misuse(what .. " must be an array of strings", level + 1) end
+  return out
+end
+
+-- Capabilities {name = {action, ...}}, checked and copied (see strings()).
+local function capabilities(what, caps, level)
+  if type(caps) ~= "table" then resource.misuse(what .. " must be a table", level + 1) end
   local out = {}
-  for k, v in pairs(caps) do
-    if type(v) == "table" and next(v) == nil then v = json.array({}) end
-    out[k] = v
+  for k, actions in pairs(caps) do
+    if type(k) ~= "string" then resource.misuse(what .. " must be keyed by name", level + 1) end
+    out[k] = strings(what .. "." .. k, actions, level + 1)
   end
   return out
 end
@@ -47,11 +60,7 @@ local INGEST_FIELDS = { name = true, description = true, scopes = true }
 local function ingest_body(what, t)
   local b = fields(what, t, INGEST_FIELDS, 3)
   if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string", 3) end
-  if type(b.scopes) == "table" then
-    local s = json.array({})
-    for i = 1, #b.scopes do s[i] = b.scopes[i] end
-    b.scopes = s
-  end
+  if b.scopes ~= nil then b.scopes = strings(what .. ": field 'scopes'", b.scopes, 3) end
   return client.body(b)
 end
 
@@ -83,7 +92,7 @@ end
 function IngestTokens:delete(id)
   local c, seg, err = resource.with_id(self, "ingest_tokens:delete", id)
   if not seg then return nil, err end
-  return c:request("DELETE", "/v1/tokens/ingest/" .. seg)
+  return c:request("DELETE", "/v1/tokens/ingest/" .. seg, { empty = true })
 end
 
 --- The secret of an ingest token: {token=, scopes=}.
@@ -96,7 +105,8 @@ end
 --- true when the client's own token is a valid ingest token; false, err when the server
 -- refuses it (401/403); nil, err when the question could not be asked.
 function IngestTokens:validate()
-  local ok, err = resource.owner(self, "ingest_tokens:validate"):request("GET", "/v1/tokens/ingest/validate")
+  local ok, err = resource.owner(self, "ingest_tokens:validate"):request("GET", "/v1/tokens/ingest/validate",
+    { empty = true })
   if ok then return true end
   if err.status == 401 or err.status == 403 then return false, err end
   return nil, err
@@ -115,12 +125,17 @@ local REGENERATE_FIELDS = { existingTokenExpiresAt = true, newTokenExpiresAt = t
 local function create_body(what, t, level)
   local b = fields(what, t, CREATE_FIELDS, level + 1)
   if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string", level + 1) end
-  b.expiresAt = time.rfc3339(b.expiresAt)
-  b.datasetCapabilities = b.datasetCapabilities or {}
-  local ds = {}
-  for name, caps in pairs(b.datasetCapabilities) do ds[name] = arrays(caps) end
+  b.expiresAt = resource.time(what, "expiresAt", b.expiresAt, level + 1)
+  local dscaps, ds = b.datasetCapabilities or {}, {}
+  if type(dscaps) ~= "table" then resource.misuse(what .. ": datasetCapabilities must be a table", level + 1) end
+  for name, caps in pairs(dscaps) do
+    ds[name] = capabilities(what .. ": datasetCapabilities." .. tostring(name), caps, level + 1)
+  end
   b.datasetCapabilities = ds
-  b.orgCapabilities = arrays(b.orgCapabilities or {})
+  b.orgCapabilities = capabilities(what .. ": orgCapabilities", b.orgCapabilities or {}, level + 1)
+  if b.viewCapabilities ~= nil and type(b.viewCapabilities) ~= "table" then
+    resource.misuse(what .. ": viewCapabilities must be a table", level + 1)
+  end
   return b
 end
 
@@ -149,8 +164,9 @@ function ApiTokens:regenerate(id, t)
   if b.existingTokenExpiresAt == nil then
     resource.misuse("api_tokens:regenerate: field 'existingTokenExpiresAt' is required", 2)
   end
-  b.existingTokenExpiresAt = time.rfc3339(b.existingTokenExpiresAt)
-  b.newTokenExpiresAt = time.rfc3339(b.newTokenExpiresAt)
+  b.existingTokenExpiresAt = resource.time("api_tokens:regenerate", "existingTokenExpiresAt",
+    b.existingTokenExpiresAt, 2)
+  b.newTokenExpiresAt = resource.time("api_tokens:regenerate", "newTokenExpiresAt", b.newTokenExpiresAt, 2)
   if b.newToken then b.newToken = create_body("api_tokens:regenerate newToken", b.newToken, 2) end
   if not seg then return nil, err end
   local body
@@ -163,7 +179,7 @@ end
 function ApiTokens:delete(id)
   local c, seg, err = resource.with_id(self, "api_tokens:delete", id)
   if not seg then return nil, err end
-  return c:request("DELETE", "/v2/tokens/" .. seg)
+  return c:request("DELETE", "/v2/tokens/" .. seg, { empty = true })
 end
 
 return M

@@ -1,7 +1,7 @@
 --- URLs: the one place that builds them. Every dataset name or id becomes exactly one escaped
 -- path segment, so a value such as "../tokens" can never reach another route.
-local type, concat, find, match, gsub, format, byte =
-  type, table.concat, string.find, string.match, string.gsub, string.format, string.byte
+local type, concat, find, match, gsub, format, byte, sub =
+  type, table.concat, string.find, string.match, string.gsub, string.format, string.byte, string.sub
 
 local M = { _VERSION = "0.1.0" }
 
@@ -31,6 +31,15 @@ end
 function M.origin(u)
   local o = match(u, "^(%a[%w+.-]*://[^/?#]+)")
   return o and o:lower()
+end
+
+--- A redirect's Location resolved against the URL that answered (RFC 3986, enough of it:
+-- absolute, scheme-relative, absolute-path and relative-path references).
+function M.resolve(base, location)
+  if M.is_http(location) then return location end
+  if sub(location, 1, 2) == "//" then return match(base, "^(%a[%w+.-]*:)") .. location end
+  if sub(location, 1, 1) == "/" then return M.origin(base) .. location end
+  return (match(base, "^[^?#]*/") or base .. "/") .. location
 end
 
 --- Base URL + path, where the base may carry a prefix (https://host/api).
