@@ -24,6 +24,7 @@ SRCS := $(wildcard csrc/*.c)
 HDRS := $(wildcard csrc/*.h)
 
 # Everything the project needs from Debian (luajit2, not luajit: nginx's Lua module needs it).
+# Node.js (for the official JS client's conformance run) is taken as found, else Debian's.
 DEB_PACKAGES := build-essential pkg-config curl ca-certificates gzip zstd \
   lua5.4 liblua5.4-dev lua5.1 liblua5.1-0-dev luajit2 libluajit2-5.1-dev \
   libcurl4-openssl-dev libzstd-dev zlib1g-dev lua-cjson lua-busted lua-check luarocks \
@@ -50,6 +51,7 @@ deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	cmd="apt-get install -y --no-install-recommends$$missing"; \
 	if [ "$$(id -u)" -ne 0 ]; then echo "missing packages; run as root:"; echo "  $$cmd"; exit 1; fi; \

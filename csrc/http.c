@@ -3,6 +3,12 @@
  * back into Lua during a transfer: the callbacks only fill C buffers owned
  * by the userdata, and the Lua results are built after the transfer, so a
  * Lua error can neither unwind through libcurl nor leak what it allocated.
+ *
+ * Building those results allocates, so the GC may run a finalizer that
+ * closes the transport or makes another request through it. The response
+ * is therefore moved into buffers owned by the current call before anything
+ * is pushed: the transport may be closed or reused meanwhile without
+ * touching the bytes being read.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,6 +38,7 @@ typedef struct transport {
     CURL *curl;
     pid_t pid;                  /* the process that created curl */
     int closed;
+    int busy;                   /* between building headers and detaching the response */
     long timeout_ms;
     long connect_timeout_ms;
     char *user_agent;
@@ -271,8 +278,6 @@ static int push_error(lua_State *L, transport *t, CURLcode rc)
             snprintf(msg, sizeof msg, "%.*s (curl error %d)", (int)n, text, (int)rc);
         break;
     }
-    axiom_buf_reset(&t->body, KEEP_BYTES);
-    axiom_buf_reset(&t->head, KEEP_BYTES);
     lua_pushnil(L);
     lua_pushstring(L, kind);
     lua_pushstring(L, msg);
@@ -284,10 +289,11 @@ static int is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Header lines -> { lowercased name = value }, repeats joined by ", ". */
-static void push_headers(lua_State *L, transport *t)
+/* Header lines -> { lowercased name = value }, repeats joined by ", ".
+ * Lowercases the names in place: head belongs to the caller. */
+static void push_headers(lua_State *L, axiom_buf *head)
 {
-    char *p = t->head.data, *end = p + t->head.len;
+    char *p = head->data, *end = p + head->len;
 
     lua_newtable(L);
     while (p < end) {
@@ -347,6 +353,17 @@ static void add_header(lua_State *L, transport *t, const char *h)
     t->headers = l;
 }
 
+static void give_back(transport *t, axiom_buf *slot, axiom_buf *b)
+{
+    if (!t->closed && slot->data == NULL && b->cap <= KEEP_BYTES) {
+        *slot = *b;
+        slot->len = 0;
+        axiom_buf_init(b);
+    } else {
+        axiom_buf_free(b);
+    }
+}
+
 /* transport:request(method, url, headers, body)
  *   -> status, headers, body | nil, kind, message */
 static int l_request(lua_State *L)
@@ -354,9 +371,10 @@ static int l_request(lua_State *L)
     transport *t = check_transport(L);
     const char *url, *body;
     size_t bodylen = 0, i, n;
-    int m, send_body, has_type = 0;
+    int m, send_body, has_type = 0, nres;
     long status = 0;
     CURLcode rc;
+    axiom_buf *rbody, *rhead;
 
     if (t->closed)              /* level 1: the Lua code that called us */
         return luaL_error(L, "axiom.http: transport is closed");
@@ -366,6 +384,17 @@ static int l_request(lua_State *L)
         luaL_checktype(L, 4, LUA_TTABLE);
     body = luaL_optlstring(L, 5, NULL, &bodylen);
     send_body = body != NULL || m == M_POST || m == M_PUT || m == M_PATCH;
+    lua_settop(L, 5);
+    /* Where the response goes once received (slots 6 and 7): their __gc
+     * frees it if building the results raises. */
+    rbody = axiom_newbuf(L);
+    rhead = axiom_newbuf(L);
+    /* The allocations above may have run a finalizer that closed us. From
+     * here to the detach below nothing allocates on the Lua heap. */
+    if (t->closed)
+        return luaL_error(L, "axiom.http: transport is closed");
+    if (t->busy)                /* cannot happen: defensive */
+        return luaL_error(L, "axiom.http: transport is busy");
 
     curl_slist_free_all(t->headers);
     t->headers = NULL;
@@ -387,11 +416,14 @@ static int l_request(lua_State *L)
         add_header(L, t, "Content-Type:");
 
     if ((t->curl == NULL || t->pid != getpid()) && renew_handle(t) != 0) {
+        curl_slist_free_all(t->headers);
+        t->headers = NULL;
         lua_pushnil(L);
         lua_pushliteral(L, "network");
         lua_pushliteral(L, "cannot create a libcurl handle (CURLE_FAILED_INIT)");
         return 3;
     }
+    t->busy = 1;
     curl_easy_reset(t->curl);          /* a GET after a POST is a real GET */
     t->errbuf[0] = '\0';
     t->overflow = OVER_NONE;
@@ -412,21 +444,41 @@ static int l_request(lua_State *L)
     t->headers = NULL;
     if (rc == CURLE_OK)
         rc = curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK)
-        return push_error(L, t, rc);
-
-    lua_pushinteger(L, (lua_Integer)status);
-    push_headers(L, t);
-    lua_pushlstring(L, t->body.len > 0 ? t->body.data : "", t->body.len);
-    axiom_buf_reset(&t->body, KEEP_BYTES);
-    axiom_buf_reset(&t->head, KEEP_BYTES);
-    return 3;
+    /* Detach the response: from here on a finalizer may close the
+     * transport or request through it without touching these bytes. */
+    *rbody = t->body;
+    *rhead = t->head;
+    axiom_buf_init(&t->body);
+    axiom_buf_init(&t->head);
+    t->busy = 0;
+    if (t->closed)                      /* close() while busy: deferred */
+        release(t);
+    if (rc != CURLE_OK) {
+        nres = push_error(L, t, rc);
+    } else {
+        lua_pushinteger(L, (lua_Integer)status);
+        push_headers(L, rhead);
+        lua_pushlstring(L, rbody->len > 0 ? rbody->data : "", rbody->len);
+        nres = 3;
+    }
+    /* Hand small buffers back for the next request, unless a finalizer
+     * closed the transport or gave it buffers of its own meanwhile. */
+    give_back(t, &t->body, rbody);
+    give_back(t, &t->head, rhead);
+    return nres;
 }
 
-/* close, __gc and __close: idempotent. */
+/* close, __gc and __close: idempotent. While a transfer is in flight
+ * (unreachable from Lua: libcurl's callbacks never call it) closing only
+ * marks the transport, and the request releases it once done. */
 static int l_close(lua_State *L)
 {
-    release(check_transport(L));
+    transport *t = check_transport(L);
+
+    if (t->busy)
+        t->closed = 1;
+    else
+        release(t);
     return 0;
 }
 

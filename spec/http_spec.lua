@@ -1,5 +1,6 @@
--- core.http transport, unit level: no server needed. Real requests
--- (statuses, headers, timeouts, TLS) are covered by the integration specs.
+-- core.http transport, unit level: no server needed, except the last block (finalizers
+-- during a request), which talks to the local server. Real requests (statuses, headers,
+-- timeouts, TLS) are covered by the integration specs.
 local core = require("axiom.core")
 
 describe("core.http", function()
@@ -99,5 +100,117 @@ describe("core.http", function()
     for _ = 1, 50 do core.http() end
     collectgarbage()
     collectgarbage()
+  end)
+end)
+
+-- Building a response's Lua values allocates, so the GC may run a finalizer in the middle of
+-- transport:request(). One that closes the transport, or requests through it, must neither
+-- free nor overwrite the response being returned.
+describe("core.http with finalizers running inside request()", function()
+  local support = require("support")
+  local base = support.url
+  local auth = { "Authorization: Bearer " .. support.token }
+  -- Many headers: many allocations while the results are built, so many chances to collect.
+  local padding = {}
+  for i = 1, 100 do padding["X-Pad-" .. i] = ("v"):rep(40) end
+
+  before_each(function()
+    support.reset()
+    support.script { method = "GET", path = "^/v2/datasets/gc%-race$", status = 200,
+                     headers = padding, body = "[]", count = 100000 }
+  end)
+  after_each(function() support.reset() end)
+  local request = getmetatable(core.http()).__index.request
+  local new_proxy = newproxy -- luacheck: ignore (5.1 and LuaJIT only)
+
+  local function finalizable(f)
+    if _VERSION == "Lua 5.1" then
+      local p = new_proxy(true)
+      getmetatable(p).__gc = f
+      return p
+    end
+    return setmetatable({}, { __gc = f })
+  end
+
+  -- True while request() builds its results, which is when it holds the status (200) on its
+  -- stack: that is when the response bytes are read, the window this block is about.
+  local function building_results()
+    for level = 3, 4 do
+      local info = debug.getinfo(level, "f")
+      if info and info.func == request then
+        for i = 5, 12 do
+          local name, value = debug.getlocal(level, i)
+          if name == nil then break end
+          if value == 200 then return true end
+        end
+        return false
+      end
+    end
+    return false
+  end
+
+  -- Runs `rounds` requests under a stream of finalizers (each re-arms itself); the k-th one
+  -- that runs while the results are built calls act(t). Returns what happened.
+  local function race(act, rounds)
+    local t, seen, k
+    local out = { ok = 0, closed_after = 0 }
+    local function gc()
+      if not t then return end
+      finalizable(gc)
+      if not building_results() then return end
+      seen = seen + 1
+      if seen == k then act(t) end
+    end
+    local restore
+    if _VERSION == "Lua 5.4" then
+      collectgarbage("incremental", 1, 100, 0)
+      restore = function() collectgarbage("incremental", 200, 100, 13) end
+    else
+      local pause, mul = collectgarbage("setpause", 1), collectgarbage("setstepmul", 100)
+      restore = function() collectgarbage("setpause", pause); collectgarbage("setstepmul", mul) end
+    end
+    local ok, err = pcall(function()
+      for round = 1, rounds do
+        t, seen, k = core.http(), 0, round % 10 + 1
+        for _ = 1, 50 do finalizable(gc) end
+        collectgarbage("step")
+        local ok2, status, headers, body = pcall(t.request, t, "GET", base .. "/v2/datasets/gc-race", auth)
+        assert(ok2, status)
+        assert.equal(200, status)
+        assert.equal("table", type(headers))
+        assert.is_truthy(tostring(headers["content-type"]):find("application/json", 1, true))
+        assert.equal("[", body:sub(1, 1))
+        assert.equal("]", body:sub(-1))
+        assert.equal(("v"):rep(40), headers["x-pad-100"])
+        out.ok = out.ok + 1
+        if tostring(t):find("(closed)", 1, true) then out.closed_after = out.closed_after + 1 end
+        local done = t
+        t = nil
+        done:close()
+      end
+    end)
+    restore()
+    collectgarbage()
+    assert(ok, err)
+    return out
+  end
+
+  it("keeps the response when a finalizer closes the transport", function()
+    local out = race(function(t) t:close() end, 200)
+    -- Closed while the results were built, and the request still returned them intact.
+    assert.equal(200, out.ok)
+    assert.is_true(out.closed_after > 0)
+  end)
+
+  it("keeps the response when a finalizer requests through the same transport", function()
+    local nested, wrong = 0, 0
+    local out = race(function(t)
+      -- An error in a finalizer is only a warning on 5.4: count instead of asserting.
+      local status = t:request("GET", base .. "/v2/datasets/no-such-dataset-gc", auth)
+      if status == 404 then nested = nested + 1 else wrong = wrong + 1 end
+    end, 200)
+    assert.equal(200, out.ok)
+    assert.equal(0, wrong)
+    assert.is_true(nested > 0)
   end)
 end)
