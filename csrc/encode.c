@@ -646,7 +646,72 @@ static int l_encode(lua_State *L)
     return axiom_pushbuf(L, b, axiom_encode_value(L, 1, b, depth, err, sizeof err), err);
 }
 
-/* core.encode_events(events [, max_depth]) -> body, count, failures */
+/* Raises: events[key] where key is no array index. Nothing to free: the
+ * caller has allocated nothing yet. */
+static int not_an_array(lua_State *L, int key)
+{
+    char msg[96];
+    size_t len;
+    const char *s;
+
+    switch (lua_type(L, key)) {
+    case LUA_TSTRING:
+        s = lua_tolstring(L, key, &len);
+        snprintf(msg, sizeof msg, "events must be an array (found key \"%.40s\"%s)",
+                 s, len > 40 ? "..." : "");
+        break;
+    case LUA_TNUMBER:
+        lua_pushvalue(L, key);          /* a copy: tolstring converts in place */
+        snprintf(msg, sizeof msg, "events must be an array (found key %.40s)",
+                 lua_tostring(L, -1));
+        break;
+    default:
+        snprintf(msg, sizeof msg, "events must be an array (found a %s key)",
+                 luaL_typename(L, key));
+        break;
+    }
+    return luaL_argerror(L, 1, msg);
+}
+
+/* The largest key of events, all of which must be array indices: a hole
+ * is a failed event, not the end of the batch. A table far sparser than
+ * any batch (one event at index 10^9) is misuse too: it would report a
+ * failure per hole. */
+static size_t events_length(lua_State *L)
+{
+    size_t n = 0, keys = 0, k;
+
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pop(L, 1);
+#if LUA_VERSION_NUM >= 503
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+            (lua_Unsigned)lua_tointeger(L, -1) > (size_t)-1 / 2)
+            return (size_t)not_an_array(L, lua_gettop(L));
+        k = (size_t)lua_tointeger(L, -1);
+#else
+        {
+            lua_Number d = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+            if (!(d >= 1 && d <= (lua_Number)AXIOM_RAWGETI_MAX && d == floor(d)))
+                return (size_t)not_an_array(L, lua_gettop(L));
+            k = (size_t)d;
+        }
+#endif
+        keys++;
+        if (k > n)
+            n = k;
+    }
+    if (n - keys > keys + 1024) {
+        lua_pushinteger(L, (lua_Integer)n);
+        return (size_t)luaL_argerror(L, 1, lua_pushfstring(L,
+            "events must be an array (found key %s, far beyond its %d entries)",
+            lua_tostring(L, -1), (int)(keys < INT_MAX ? keys : INT_MAX)));
+    }
+    return n;
+}
+
+/* core.encode_events(events [, max_depth]) -> body, count, failures
+ * events[i] == nil for i below the largest index is a failure. */
 static int l_encode_events(lua_State *L)
 {
     char err[AXIOM_ENCODE_ERRLEN];
@@ -657,7 +722,8 @@ static int l_encode_events(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     depth = opt_depth(L, 2);
     lua_settop(L, 2);
-    n = axiom_rawlen(L, 1);
+    n = events_length(L);
+    lua_settop(L, 2);
     b = axiom_newbuf(L);                /* 3 */
     lua_pushnil(L);                     /* 4: failures, made on demand */
     for (i = 1; i <= n; i++) {

@@ -341,6 +341,48 @@ describe("rule 5: unsupported values fail only their event", function()
     assert.is_nil(failures)
   end)
 
+  it("reports a hole as a failed event instead of dropping what follows it", function()
+    local t = {}
+    t[1] = { a = 1 }
+    t[3] = { a = 3 }
+    local body, count, failures = core.encode_events(t)
+    assert.equal('{"a":1}\n{"a":3}\n', body)
+    assert.equal(2, count)
+    assert.same({ { index = 2, error = "event is a nil, not a table" } }, failures)
+
+    body, count, failures = core.encode_events({ nil, nil, { b = 2 } })
+    assert.equal('{"b":2}\n', body)
+    assert.equal(1, count)
+    assert.same({ { index = 1, error = "event is a nil, not a table" },
+                  { index = 2, error = "event is a nil, not a table" } }, failures)
+
+    -- Holes at the end do not count: the batch ends at its largest index.
+    t = {}
+    for i = 1, 100 do t[i] = { i = i } end
+    t[50], t[99], t[100] = nil, nil, nil
+    body, count, failures = core.encode_events(t)
+    assert.equal(97, count)
+    assert.same({ { index = 50, error = "event is a nil, not a table" } }, failures)
+    assert.equal(97, #lines(body))
+  end)
+
+  it("raises when events has keys that are no array indices", function()
+    local function raises(events, what)
+      local ok, err = pcall(core.encode_events, events)
+      assert.is_false(ok)
+      assert.is_truthy(err:find("bad argument #1", 1, true), err)
+      assert.is_truthy(err:find("events must be an array (found " .. what .. ")", 1, true), err)
+    end
+    raises({ { a = 1 }, x = { a = 2 } }, 'key "x"')
+    raises({ { a = 1 }, n = 1 }, 'key "n"')
+    raises({ [0] = { a = 1 } }, "key 0")
+    raises({ [-1] = { a = 1 } }, "key -1")
+    raises({ [1.5] = { a = 1 } }, "key 1.5")
+    raises({ [true] = { a = 1 } }, "a boolean key")
+    -- One event at index 10^9 would report a billion holes.
+    raises({ [1e9] = { a = 1 } }, "key 1000000000, far beyond its 1 entries")
+  end)
+
   it("raises on misuse", function()
     assert.has_error(function() core.encode_events("x") end)
     assert.has_error(function() core.encode() end)

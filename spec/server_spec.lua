@@ -167,6 +167,77 @@ describe("local axiom server", function()
       local r = admin { path = "/v2/datasets", headers = { ["X-Big"] = ("a"):rep(20000) } }
       assert_error(r, 400)
       assert.is_string(r.headers["x-axiom-trace-id"])
+      -- Malformed or unroutable request lines, which nginx rejects before any location.
+      for _, path in ipairs({ "/%2e%2e", "/..", "/%zz", "/v2/datasets/a%00b" }) do
+        assert_error(admin { path = path, curl = "--path-as-is" }, 400)
+      end
+      assert_error(admin { method = "TRACE", path = "/v2/datasets" }, 405)
+    end)
+  end)
+
+  -- Routing sees the path as sent: "%2F" inside a segment does not split it, and nothing
+  -- resolves "..", so an escaped name can never reach another route.
+  describe("paths", function()
+    local function path_as_is(o)
+      o.curl = "--path-as-is"
+      return admin(o)
+    end
+
+    local function tokens_untouched(victim)
+      assert.equal(200, admin { path = "/v2/tokens/" .. victim.id }.status)
+      assert.same({}, admin { path = "/v1/tokens/ingest" }.json)
+    end
+
+    it("keeps a percent-encoded segment as one segment", function()
+      local victim = create_token { name = "victim" }
+      create_dataset("logs")
+      local r = path_as_is { method = "DELETE", path = "/v2/datasets/..%2Ftokens%2F" .. victim.id }
+      assert_error(r, 404)
+      r = path_as_is { method = "DELETE", path = "/v2/datasets/..%2F..%2Fv2%2Ftokens%2F" .. victim.id }
+      assert_error(r, 404)
+      r = path_as_is { method = "GET", path = "/v2/datasets/..%2Ftokens%2F" .. victim.id }
+      assert_error(r, 404)
+      r = path_as_is { method = "POST", path = "/v1/datasets/..%2Ftokens/ingest", json = { name = "sneaky" } }
+      assert_error(r, 404)
+      r = path_as_is { method = "POST", path = "/v1/datasets/logs%2F..%2F..%2Ftokens/ingest",
+                       json = { name = "sneaky" } }
+      assert_error(r, 404)
+      r = path_as_is { path = "/v2/tokens/x%2F.." }
+      assert_error(r, 404)
+      r = path_as_is { path = "/v2/tokens/%2e%2e" }
+      assert_error(r, 404)
+      r = path_as_is { method = "DELETE", path = "/v2/datasets/%2e%2e" }
+      assert_error(r, 404)
+      tokens_untouched(victim)
+      assert.equal(200, admin { path = "/v2/datasets/logs" }.status)
+      assert.same({}, events("logs"))
+    end)
+
+    it("rejects '.' and '..' segments with a 400", function()
+      local victim = create_token { name = "victim" }
+      local cases = {
+        { "DELETE", "/v2/datasets/../tokens/" .. victim.id },
+        { "POST", "/v1/datasets/../tokens/ingest" },
+        { "GET", "/v2/tokens/x/.." },
+        { "GET", "/v2/./datasets" },
+        { "GET", "/v2/datasets/." },
+        { "GET", "/api/../v2/tokens" },
+      }
+      for _, c in ipairs(cases) do
+        local r = path_as_is { method = c[1], path = c[2], json = c[1] == "POST" and { name = "x" } or nil }
+        assert_error(r, 400)
+      end
+      tokens_untouched(victim)
+    end)
+
+    it("decodes each segment once", function()
+      create_dataset("logs")
+      assert.equal("logs", path_as_is { path = "/v2/datasets/%6Cogs" }.json.name)
+      assert.equal(200, path_as_is { path = "/v2/data%73ets" }.status)
+      assert_error(path_as_is { path = "/v2/datasets/%256Cogs" }, 404)  -- "%6Cogs", not "logs"
+      assert_error(path_as_is { path = "/v2/datasets/logs%2F" }, 404)
+      -- Empty segments are still ignored, as before.
+      assert.equal(200, path_as_is { path = "/v2//datasets/logs/" }.status)
     end)
   end)
 

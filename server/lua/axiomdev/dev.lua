@@ -101,10 +101,11 @@ function M.reset()
   journal, scripts = {}, {}
 end
 
-function M.handle(ctx, method, path)
+-- path: the raw path; segs: its segments, decoded.
+function M.handle(ctx, method, path, segs)
   local addr = ngx.var.remote_addr
   if addr ~= "127.0.0.1" and addr ~= "::1" then fail(403, "the dev API is loopback only") end
-  local ds = match(path, "^/_dev/events/([^/]+)$")
+  local ds = #segs == 3 and segs[2] == "events" and segs[3]
   if ds and method == "GET" then
     local set = datasets.get(ds) or fail(404, "dataset not found")
     return 200, array(set.events)

@@ -10,16 +10,18 @@ local query = require "axiomdev.query"
 
 local ngx = ngx
 local ipairs, pcall, tostring, tonumber, unpack = ipairs, pcall, tostring, tonumber, unpack
-local match, sub, floor = string.match, string.sub, math.floor
+local char, find, gmatch, gsub, match, sub = string.char, string.find, string.gmatch, string.gsub,
+  string.match, string.sub
+local concat, remove, floor = table.concat, table.remove, math.floor
 local fail = util.fail
 
 local M = {}
 
-local ID = "([^/]+)"
+local ID = "{id}" -- one path segment, whatever it decodes to
 
--- {method, path pattern (anchored), handler, options}. Options: org = {capability, action};
--- ingest_token = legacy xait- tokens allowed; ingest_token_only = nothing else allowed.
--- Order matters where a literal segment could also match ID.
+-- {method, path, handler, options}: a path is literal segments and IDs. Options: org =
+-- {capability, action}; ingest_token = legacy xait- tokens allowed; ingest_token_only = nothing
+-- else allowed. Order matters where a literal segment could also match ID.
 local ROUTES = {
   { "POST", "/v1/datasets/_apl", query.handle },
   { "POST", "/v1/query/_apl", query.handle },
@@ -46,18 +48,52 @@ local ROUTES = {
   { "POST", "/v2/tokens/" .. ID .. "/regenerate", tokens.api_regenerate, { org = { "apiTokens", "update" } } },
 }
 for _, r in ipairs(ROUTES) do
-  r.pattern, r.captures = "^" .. r[2] .. "$", r[2]:find("(", 1, true) ~= nil
+  r.segments = {}
+  for seg in gmatch(r[2], "[^/]+") do r.segments[#r.segments + 1] = seg end
 end
-local NO_OPTS, NO_CAPS = {}, {}
+local NO_OPTS = {}
 
--- The route for method+path -> route, captures; or a 404/405.
-local function resolve(method, path)
+-- Routing works on the path as sent (ngx.var.uri is decoded and normalised, which would let
+-- "..%2Ftokens%2Fx" climb into another route): split on "/", then decode each segment once.
+-- A decoded segment stays one segment, "/" or ".." in it included, as on the real service.
+local function unescape(seg)
+  if find(seg, "%", 1, true) then
+    if find((gsub(seg, "%%%x%x", "")), "%", 1, true) then fail(400, "invalid percent-encoding in path") end
+    seg = gsub(seg, "%%(%x%x)", function(h) return char(tonumber(h, 16)) end)
+  end
+  return seg
+end
+
+-- The request path -> raw path (no query, /api prefix, trailing or doubled "/"), decoded
+-- segments. A "." or ".." segment is a 400: nothing here resolves it.
+local function split_path()
+  local raw = match(ngx.var.request_uri or "", "^[^?#]*")
+  if sub(raw, 1, 1) ~= "/" then fail(400, "invalid request path") end
+  local raws, segs = {}, {}
+  for seg in gmatch(raw, "[^/]+") do
+    if seg == "." or seg == ".." then fail(400, "invalid request path: dot segment") end
+    raws[#raws + 1] = seg
+  end
+  if raws[1] == "api" then remove(raws, 1) end
+  for i, seg in ipairs(raws) do segs[i] = unescape(seg) end
+  return "/" .. concat(raws, "/"), segs
+end
+
+-- The route for method+segments -> route, IDs; or a 404/405.
+local function resolve(method, segs)
   local path_known = false
   for _, r in ipairs(ROUTES) do
-    local caps = { match(path, r.pattern) }
-    if caps[1] then
-      if r[1] == method then return r, r.captures and caps or NO_CAPS end
-      path_known = true
+    local want = r.segments
+    if #want == #segs then
+      local ids = {}
+      for i, w in ipairs(want) do
+        if w == ID then ids[#ids + 1] = segs[i]
+        elseif w ~= segs[i] then ids = nil; break end
+      end
+      if ids then
+        if r[1] == method then return r, ids end
+        path_known = true
+      end
     end
   end
   if path_known then fail(405, "method not allowed") end
@@ -79,11 +115,12 @@ local function rate_limit_headers()
   h["X-RateLimit-Reset"] = (minute + 1) * 60 -- epoch seconds of the next minute
 end
 
-local function dispatch(ctx, method, path)
-  if dev.is_dev_path(path) then return dev.handle(ctx, method, path) end
+local function dispatch(ctx, method)
+  local path, segs = split_path()
+  if dev.is_dev_path(path) then return dev.handle(ctx, method, path, segs) end
   local script = dev.take_script(method, path, tonumber(ngx.var.server_port))
   if script then return "script", script end
-  local route, caps = resolve(method, path)
+  local route, caps = resolve(method, segs)
   local opts = route[4] or NO_OPTS
   local p = auth.authenticate()
   ctx.principal = p
@@ -97,16 +134,15 @@ local function dispatch(ctx, method, path)
 end
 
 function M.handle()
+  -- nginx's error_page lands here (an internal redirect): its own errors answer JSON too.
+  if ngx.req.is_internal() then return M.nginx_error() end
   ngx.header["X-Axiom-Trace-Id"] = util.hex(16)
   local ctx = ngx.ctx
   local method = ngx.req.get_method()
-  local path = ngx.var.uri
-  path = match(path, "^/api(/.*)$") or (path == "/api" and "/" or path)
-  if #path > 1 and sub(path, -1) == "/" then path = sub(path, 1, -2) end -- trailing slash
   ctx.body = util.read_body()
   ctx.body_bytes = #ctx.body
 
-  local ok, status, body = pcall(dispatch, ctx, method, path)
+  local ok, status, body = pcall(dispatch, ctx, method)
   if ok then
     if status == "script" then return dev.send_script(body) end
     return util.send(status, body)
@@ -116,7 +152,7 @@ function M.handle()
   return util.send_error(500, "internal error: " .. tostring(status))
 end
 
--- error_page target: nginx's own errors (413, bad requests) as JSON too.
+-- error_page target: nginx's own errors (413, malformed requests, ...) as JSON too.
 function M.nginx_error()
   ngx.header["X-Axiom-Trace-Id"] = util.hex(16)
   local status = tonumber(ngx.var.status) or ngx.status
