@@ -92,6 +92,19 @@ describe("careless callers", function()
       function() c.api_tokens:create { name = "n", datasetCapabilities = { logs = { ingest = "create" } } } end,
       function() c.api_tokens:create { name = "n", orgCapabilities = { apiTokens = { 1 } } } end,
       function() c:ingest("logs", setmetatable({}, { __index = function() return { a = 1 } end })) end,
+      function() c:ingest(42, {}) end,
+      function() c:ingest("logs", {}, { encoding = "br" }) end,
+      function() c.ingest("logs", {}) end,
+      function() c.datasets.list() end,
+      function() c.datasets:get({}) end,
+      function() axiom.new { tokn = "x" } end,
+      function() axiom.new { timeout = "5" } end,
+      function() return c.api_tokens:regenerate("id", {}) end, -- a tail call, too
+      function()
+        local closed = support.client()
+        closed:close()
+        closed.api_tokens:list()
+      end,
     }
     for i, f in ipairs(cases) do
       local ok, msg = pcall(f)

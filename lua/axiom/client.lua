@@ -5,7 +5,7 @@ local errors = require "axiom.errors"
 local json = require "axiom.json"
 local url = require "axiom.url"
 
-local type, error, getmetatable, setmetatable, tostring = type, error, getmetatable, setmetatable, tostring
+local type, getmetatable, setmetatable, tostring = type, getmetatable, setmetatable, tostring
 local concat, match, format, gsub, byte = table.concat, string.match, string.format, string.gsub, string.byte
 
 local M = { _VERSION = "0.1.0" }
@@ -22,7 +22,7 @@ local MAX_REDIRECTS = 3
 
 --- A client for a resolved configuration (see axiom.config).
 function M.new(cfg)
-  local transport = core.http {
+  local http = {
     timeout = cfg.timeout,
     connect_timeout = cfg.connect_timeout,
     user_agent = cfg.user_agent,
@@ -36,18 +36,19 @@ function M.new(cfg)
     org_id = cfg.org_id,
     edge_url = cfg.edge_url,
     edge = cfg.edge,
-    _transport = transport,
+    _transport = core.http(http),
+    _http = http, -- transport options (no secrets), for the batcher's own transport
   }, Client)
   secrets[c] = cfg.token
   return c
 end
 
---- Raise at the user's call when the client is unusable; `level` counts from the caller of check.
-function M.check(c, what, level)
+--- The client, or a misuse error when it is not one or is closed.
+function M.check(c, what)
   if getmetatable(c) ~= Client then
-    error(what .. ": expected a client (did you use '.' instead of ':'?)", level + 1)
+    errors.misuse(what .. ": expected a client (did you use '.' instead of ':'?)")
   end
-  if not c._transport then error(what .. ": client is closed", level + 1) end
+  if not c._transport then errors.misuse(what .. ": client is closed") end
   return c
 end
 
@@ -55,6 +56,13 @@ end
 -- strings can be long).
 function M.label(method, u)
   return method .. " " .. (match(u, "^%a[%w+.-]*://[^/?#]+([^?#]*)") or u)
+end
+
+--- The headers every request carries: Authorization, Accept and the org id (a new array).
+function M.headers(c)
+  local headers = { "Authorization: Bearer " .. secrets[c], "Accept: application/json" }
+  if c.org_id then headers[#headers + 1] = "X-Axiom-Org-Id: " .. c.org_id end
+  return headers
 end
 
 --- Send one request. `path` is appended to the base URL unless it is absolute.
@@ -65,8 +73,7 @@ function Client:request(method, path, opts)
   opts = opts or {}
   local u = url.is_http(path) and path or url.join(self.url, path)
   u = u .. (opts.query or "")
-  local headers = { "Authorization: Bearer " .. secrets[self], "Accept: application/json" }
-  if self.org_id then headers[#headers + 1] = "X-Axiom-Org-Id: " .. self.org_id end
+  local headers = M.headers(self)
   if opts.content_type then headers[#headers + 1] = "Content-Type: " .. opts.content_type end
   local extra = opts.headers
   if extra then
@@ -136,10 +143,8 @@ function Client:__tostring()
 end
 
 --- Validate a name or id that goes into a path: a misuse raises, a bad value is a config error.
-function M.segment(what, v, level)
-  if type(v) ~= "string" then
-    error(what .. " must be a string, got " .. type(v), level + 1)
-  end
+function M.segment(what, v)
+  if type(v) ~= "string" then errors.misuse(what .. " must be a string, got " .. type(v)) end
   local seg, why = url.segment(v)
   if not seg then
     local shown = gsub(v, "%c", function(c) return format("\\%d", byte(c)) end)

@@ -4,8 +4,8 @@
 local errors = require "axiom.errors"
 local url = require "axiom.url"
 
-local type, pairs, tostring, error, find, sub, getenv =
-  type, pairs, tostring, error, string.find, string.sub, os.getenv
+local type, pairs, tostring, find, sub, getenv =
+  type, pairs, tostring, string.find, string.sub, os.getenv
 
 local M = { _VERSION = "0.1.0" }
 
@@ -32,17 +32,17 @@ local OPTIONS = {
 
 local function config_error(msg) return nil, errors.new("config", msg) end
 
-local function check_types(opts, level)
+local function check_types(opts)
   for k, v in pairs(opts) do
     local spec = OPTIONS[k]
     if not spec then
-      error("axiom.new: unknown option '" .. tostring(k) .. "'", level)
+      errors.misuse("axiom.new: unknown option '" .. tostring(k) .. "'")
     end
     if not find(spec[1], type(v), 1, true) then
-      error("axiom.new: option '" .. k .. "' must be a " .. spec[1] .. ", got " .. type(v), level)
+      errors.misuse("axiom.new: option '" .. k .. "' must be a " .. spec[1] .. ", got " .. type(v))
     end
   end
-  if opts.proxy == true then error("axiom.new: option 'proxy' must be a string or false", level) end
+  if opts.proxy == true then errors.misuse("axiom.new: option 'proxy' must be a string or false") end
 end
 
 -- A value that goes into a header must be printable: a CR or LF would let it forge headers.
@@ -55,12 +55,12 @@ end
 
 --- The resolved configuration, or nil and a config error.
 -- `env` defaults to os.getenv (specs pass their own).
-function M.resolve(opts, env, level)
+function M.resolve(opts, env)
   if opts ~= nil and type(opts) ~= "table" then
-    error("axiom.new: options must be a table, got " .. type(opts), (level or 1) + 1)
+    errors.misuse("axiom.new: options must be a table, got " .. type(opts))
   end
   opts = opts or {}
-  check_types(opts, (level or 1) + 2)
+  check_types(opts)
   env = env or getenv
 
   local cfg = {}

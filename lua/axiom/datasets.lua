@@ -26,10 +26,10 @@ end
 function Datasets:create(t)
   local c = resource.owner(self, "datasets:create")
   if type(t) ~= "table" or type(t.name) ~= "string" then
-    resource.misuse("datasets:create: expected a table with a string 'name'", 2)
+    resource.misuse("datasets:create: expected a table with a string 'name'")
   end
   for k in pairs(t) do
-    if not CREATE_FIELDS[k] then resource.misuse("datasets:create: unknown field '" .. tostring(k) .. "'", 2) end
+    if not CREATE_FIELDS[k] then resource.misuse("datasets:create: unknown field '" .. tostring(k) .. "'") end
   end
   local body, err = client.body(t)
   if not body then return nil, err end

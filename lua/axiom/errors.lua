@@ -4,7 +4,8 @@
 -- Nothing here ever sees the token, so no message can carry it.
 local time = require "axiom.time"
 
-local type, tonumber, getmetatable, setmetatable = type, tonumber, getmetatable, setmetatable
+local type, tonumber, getmetatable, setmetatable, error = type, tonumber, getmetatable, setmetatable, error
+local getinfo = debug.getinfo
 local concat, os_time = table.concat, os.time
 local match, gsub, sub, format = string.match, string.gsub, string.sub, string.format
 
@@ -29,6 +30,22 @@ function M.new(kind, message, fields)
   local e = fields or {}
   e.kind, e.message = kind, message
   return setmetatable(e, Error)
+end
+
+-- The folder this library's modules load from ("@.../axiom/"): frames from there are ours.
+local OURS = "@" .. (debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "")
+
+--- Raise a misuse error (a wrong argument, a closed client) at the user's line: the first
+-- Lua frame outside this library, so no function needs to count its depth, and tail calls
+-- (which drop frames on some VMs) cannot misplace it.
+function M.misuse(msg)
+  local level = 2
+  local info = getinfo(level, "S")
+  while info and (info.what == "C" or info.what == "tail" or info.source:sub(1, #OURS) == OURS) do
+    level = level + 1
+    info = getinfo(level, "S")
+  end
+  error(msg, info and level or 2) -- not `return error()`: a tail call would shift the level
 end
 
 --- Is `v` an error made here?

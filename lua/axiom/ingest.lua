@@ -6,8 +6,8 @@ local errors = require "axiom.errors"
 local json = require "axiom.json"
 local url = require "axiom.url"
 
-local type, pairs, next, tostring, error, getmetatable, concat, find, match =
-  type, pairs, next, tostring, error, getmetatable, table.concat, string.find, string.match
+local type, pairs, next, tostring, getmetatable, concat, find, match =
+  type, pairs, next, tostring, getmetatable, table.concat, string.find, string.match
 
 local M = { _VERSION = "0.1.0" }
 
@@ -20,30 +20,30 @@ local OPTION_TYPES = {
   timestamp_format = "string", csv_delimiter = "string", csv_fields = "table", labels = "table",
 }
 
-local function misuse(msg, level) error("ingest: " .. msg, level + 1) end
+local function misuse(msg) errors.misuse("ingest: " .. msg) end
 
---- Check ingest options (misuse raises at `level` from the caller); returns them or {}.
-function M.check_options(opts, level)
+--- Check ingest options (misuse raises); returns them or {}.
+function M.check_options(opts)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then misuse("options must be a table, got " .. type(opts), level + 1) end
+  if type(opts) ~= "table" then misuse("options must be a table, got " .. type(opts)) end
   for k, v in pairs(opts) do
     local want = OPTION_TYPES[k]
-    if not want then misuse("unknown option '" .. tostring(k) .. "'", level + 1) end
+    if not want then misuse("unknown option '" .. tostring(k) .. "'") end
     if type(v) ~= want then
-      misuse("option '" .. k .. "' must be a " .. want .. ", got " .. type(v), level + 1)
+      misuse("option '" .. k .. "' must be a " .. want .. ", got " .. type(v))
     end
   end
   if opts.content_type and not M.CONTENT_TYPES[opts.content_type] then
-    misuse("content_type must be \"json\", \"ndjson\" or \"csv\", got \"" .. opts.content_type .. "\"", level + 1)
+    misuse("content_type must be \"json\", \"ndjson\" or \"csv\", got \"" .. opts.content_type .. "\"")
   end
   if opts.encoding and not M.ENCODINGS[opts.encoding] then
-    misuse("encoding must be \"zstd\", \"gzip\" or \"identity\", got \"" .. opts.encoding .. "\"", level + 1)
+    misuse("encoding must be \"zstd\", \"gzip\" or \"identity\", got \"" .. opts.encoding .. "\"")
   end
   local fields = opts.csv_fields
   if fields then
     for k, v in pairs(fields) do
       if type(k) ~= "number" or type(v) ~= "string" or k > #fields then
-        misuse("csv_fields must be an array of strings", level + 1)
+        misuse("csv_fields must be an array of strings")
       end
     end
   end
@@ -102,22 +102,22 @@ end
 --- client:ingest(dataset, data, opts) → status table, or nil, err.
 -- `data`: an array of event tables (sent as NDJSON), or a string in JSON, NDJSON or CSV.
 function M.ingest(self, dataset, data, opts)
-  local c = client.check(self, "ingest", 2)
-  local seg, err = client.segment("ingest: dataset", dataset, 2)
-  opts = M.check_options(opts, 2)
+  local c = client.check(self, "ingest")
+  local seg, err = client.segment("ingest: dataset", dataset)
+  opts = M.check_options(opts)
   if not seg then return nil, err end
 
   local body, content_type, failures
   if type(data) == "table" then
     local k = next(data)
     if k ~= nil and type(k) ~= "number" then
-      misuse("data must be an array of events (wrap a single event in { })", 2)
+      misuse("data must be an array of events (wrap a single event in { })")
     end
     if k == nil and getmetatable(data) then
-      misuse("data must be a plain array of events (metatables are not followed)", 2)
+      misuse("data must be a plain array of events (metatables are not followed)")
     end
     if opts.content_type and opts.content_type ~= "ndjson" then
-      misuse("event tables are sent as NDJSON; content_type only applies to strings", 2)
+      misuse("event tables are sent as NDJSON; content_type only applies to strings")
     end
     local count
     body, count, failures = core.encode_events(data)
@@ -126,7 +126,7 @@ function M.ingest(self, dataset, data, opts)
   elseif type(data) == "string" then
     body, content_type = data, opts.content_type or M.sniff(data)
   else
-    misuse("data must be an array of events or a string, got " .. type(data), 2)
+    misuse("data must be an array of events or a string, got " .. type(data))
   end
 
   local encoding = opts.encoding or M.DEFAULT_ENCODING

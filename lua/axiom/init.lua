@@ -30,7 +30,7 @@ Client.query = query.query
 --- A new client, or nil and an error of kind "config". Unset options come from AXIOM_TOKEN,
 -- AXIOM_URL, AXIOM_ORG_ID, AXIOM_EDGE_URL and AXIOM_EDGE.
 function M.new(opts)
-  local cfg, err = config.resolve(opts, nil, 2)
+  local cfg, err = config.resolve(opts)
   if not cfg then return nil, err end
   local c = client.new(cfg)
   c.ingest_tokens = tokens.IngestTokens.new(c)

@@ -9,14 +9,14 @@ local type, pairs, tostring, format = type, pairs, tostring, string.format
 local M = { _VERSION = "0.1.0" }
 
 -- Copy `t`, keeping only the allowed fields; an unknown one is a typo and raises.
-local function fields(what, t, allowed, level)
+local function fields(what, t, allowed)
   if type(t) ~= "table" then
-    resource.misuse(what .. ": expected a table of fields, got " .. type(t), level + 1)
+    resource.misuse(what .. ": expected a table of fields, got " .. type(t))
   end
   local out = {}
   for k, v in pairs(t) do
     if not allowed[k] then
-      resource.misuse(what .. ": unknown field '" .. tostring(k) .. "'", level + 1)
+      resource.misuse(what .. ": unknown field '" .. tostring(k) .. "'")
     end
     out[k] = v
   end
@@ -24,7 +24,7 @@ local function fields(what, t, allowed, level)
 end
 
 -- A copy of an array of strings, marked so that an empty one is still [] on the wire.
-local function strings(what, v, level)
+local function strings(what, v)
   local ok, out, n = type(v) == "table", json.array({}), 0
   if ok then
     for _ in pairs(v) do n = n + 1 end
@@ -33,17 +33,17 @@ local function strings(what, v, level)
       ok = ok and type(v[i]) == "string"
     end
   end
-  if not ok then resource.misuse(what .. " must be an array of strings", level + 1) end
+  if not ok then resource.misuse(what .. " must be an array of strings") end
   return out
 end
 
 -- Capabilities {name = {action, ...}}, checked and copied (see strings()).
-local function capabilities(what, caps, level)
-  if type(caps) ~= "table" then resource.misuse(what .. " must be a table", level + 1) end
+local function capabilities(what, caps)
+  if type(caps) ~= "table" then resource.misuse(what .. " must be a table") end
   local out = {}
   for k, actions in pairs(caps) do
-    if type(k) ~= "string" then resource.misuse(what .. " must be keyed by name", level + 1) end
-    out[k] = strings(what .. "." .. k, actions, level + 1)
+    if type(k) ~= "string" then resource.misuse(what .. " must be keyed by name") end
+    out[k] = strings(what .. "." .. k, actions)
   end
   return out
 end
@@ -58,9 +58,9 @@ local INGEST_FIELDS = { name = true, description = true, scopes = true }
 
 -- The legacy API replaces a token whole (create and update alike), so a name is required.
 local function ingest_body(what, t)
-  local b = fields(what, t, INGEST_FIELDS, 3)
-  if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string", 3) end
-  if b.scopes ~= nil then b.scopes = strings(what .. ": field 'scopes'", b.scopes, 3) end
+  local b = fields(what, t, INGEST_FIELDS)
+  if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string") end
+  if b.scopes ~= nil then b.scopes = strings(what .. ": field 'scopes'", b.scopes) end
   return client.body(b)
 end
 
@@ -122,19 +122,19 @@ local CREATE_FIELDS = { name = true, description = true, expiresAt = true,
   datasetCapabilities = true, orgCapabilities = true, viewCapabilities = true }
 local REGENERATE_FIELDS = { existingTokenExpiresAt = true, newTokenExpiresAt = true, newToken = true }
 
-local function create_body(what, t, level)
-  local b = fields(what, t, CREATE_FIELDS, level + 1)
-  if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string", level + 1) end
-  b.expiresAt = resource.time(what, "expiresAt", b.expiresAt, level + 1)
+local function create_body(what, t)
+  local b = fields(what, t, CREATE_FIELDS)
+  if type(b.name) ~= "string" then resource.misuse(what .. ": field 'name' must be a string") end
+  b.expiresAt = resource.time(what, "expiresAt", b.expiresAt)
   local dscaps, ds = b.datasetCapabilities or {}, {}
-  if type(dscaps) ~= "table" then resource.misuse(what .. ": datasetCapabilities must be a table", level + 1) end
+  if type(dscaps) ~= "table" then resource.misuse(what .. ": datasetCapabilities must be a table") end
   for name, caps in pairs(dscaps) do
-    ds[name] = capabilities(what .. ": datasetCapabilities." .. tostring(name), caps, level + 1)
+    ds[name] = capabilities(what .. ": datasetCapabilities." .. tostring(name), caps)
   end
   b.datasetCapabilities = ds
-  b.orgCapabilities = capabilities(what .. ": orgCapabilities", b.orgCapabilities or {}, level + 1)
+  b.orgCapabilities = capabilities(what .. ": orgCapabilities", b.orgCapabilities or {})
   if b.viewCapabilities ~= nil and type(b.viewCapabilities) ~= "table" then
-    resource.misuse(what .. ": viewCapabilities must be a table", level + 1)
+    resource.misuse(what .. ": viewCapabilities must be a table")
   end
   return b
 end
@@ -152,7 +152,7 @@ end
 --- Create an API token; the result carries the secret `token`, shown only this once.
 function ApiTokens:create(t)
   local c = resource.owner(self, "api_tokens:create")
-  local body, err = client.body(create_body("api_tokens:create", t, 2))
+  local body, err = client.body(create_body("api_tokens:create", t))
   if not body then return nil, err end
   return c:request("POST", "/v2/tokens", { body = body, content_type = "application/json" })
 end
@@ -160,14 +160,14 @@ end
 --- Replace a token: a new id and secret; the old secret works until existingTokenExpiresAt.
 function ApiTokens:regenerate(id, t)
   local c, seg, err = resource.with_id(self, "api_tokens:regenerate", id)
-  local b = fields("api_tokens:regenerate", t, REGENERATE_FIELDS, 2)
+  local b = fields("api_tokens:regenerate", t, REGENERATE_FIELDS)
   if b.existingTokenExpiresAt == nil then
-    resource.misuse("api_tokens:regenerate: field 'existingTokenExpiresAt' is required", 2)
+    resource.misuse("api_tokens:regenerate: field 'existingTokenExpiresAt' is required")
   end
   b.existingTokenExpiresAt = resource.time("api_tokens:regenerate", "existingTokenExpiresAt",
-    b.existingTokenExpiresAt, 2)
-  b.newTokenExpiresAt = resource.time("api_tokens:regenerate", "newTokenExpiresAt", b.newTokenExpiresAt, 2)
-  if b.newToken then b.newToken = create_body("api_tokens:regenerate newToken", b.newToken, 2) end
+    b.existingTokenExpiresAt)
+  b.newTokenExpiresAt = resource.time("api_tokens:regenerate", "newTokenExpiresAt", b.newTokenExpiresAt)
+  if b.newToken then b.newToken = create_body("api_tokens:regenerate newToken", b.newToken) end
   if not seg then return nil, err end
   local body
   body, err = client.body(b)
