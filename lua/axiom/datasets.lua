@@ -17,9 +17,7 @@ function Datasets:list()
 end
 
 function Datasets:get(name)
-  local c, seg, err = resource.with_id(self, "datasets:get", name)
-  if not seg then return nil, err end
-  return c:request("GET", "/v2/datasets/" .. seg)
+  return resource.on_id(self, "datasets:get", "GET", "/v2/datasets/%s", name)
 end
 
 --- Create a dataset: {name=, description=, kind=, ...} as the API takes them.
@@ -37,9 +35,7 @@ function Datasets:create(t)
 end
 
 function Datasets:delete(name)
-  local c, seg, err = resource.with_id(self, "datasets:delete", name)
-  if not seg then return nil, err end
-  return c:request("DELETE", "/v2/datasets/" .. seg, { empty = true })
+  return resource.on_id(self, "datasets:delete", "DELETE", "/v2/datasets/%s", name, resource.EMPTY)
 end
 
 return M

@@ -4,7 +4,7 @@ local client = require "axiom.client"
 local errors = require "axiom.errors"
 local time = require "axiom.time"
 
-local type, getmetatable, setmetatable = type, getmetatable, setmetatable
+local type, getmetatable, setmetatable, format = type, getmetatable, setmetatable, string.format
 
 local M = { _VERSION = "0.1.0" }
 
@@ -42,5 +42,15 @@ function M.with_id(self, what, id)
   local seg, err = client.segment(what .. ": id", id)
   return c, seg, err
 end
+
+--- The common call: `method` on `path`, whose "%s" becomes the escaped `id`.
+function M.on_id(self, what, method, path, id, opts)
+  local c, seg, err = M.with_id(self, what, id)
+  if not seg then return nil, err end
+  return c:request(method, format(path, seg), opts)
+end
+
+--- Options of a call whose success has no body to return (deletes): it is `true`.
+M.EMPTY = { empty = true }
 
 return M

@@ -69,9 +69,7 @@ function IngestTokens:list()
 end
 
 function IngestTokens:get(id)
-  local c, seg, err = resource.with_id(self, "ingest_tokens:get", id)
-  if not seg then return nil, err end
-  return c:request("GET", "/v1/tokens/ingest/" .. seg)
+  return resource.on_id(self, "ingest_tokens:get", "GET", "/v1/tokens/ingest/%s", id)
 end
 
 function IngestTokens:create(t)
@@ -90,23 +88,19 @@ function IngestTokens:update(id, t)
 end
 
 function IngestTokens:delete(id)
-  local c, seg, err = resource.with_id(self, "ingest_tokens:delete", id)
-  if not seg then return nil, err end
-  return c:request("DELETE", "/v1/tokens/ingest/" .. seg, { empty = true })
+  return resource.on_id(self, "ingest_tokens:delete", "DELETE", "/v1/tokens/ingest/%s", id, resource.EMPTY)
 end
 
 --- The secret of an ingest token: {token=, scopes=}.
 function IngestTokens:token(id)
-  local c, seg, err = resource.with_id(self, "ingest_tokens:token", id)
-  if not seg then return nil, err end
-  return c:request("GET", "/v1/tokens/ingest/" .. seg .. "/token")
+  return resource.on_id(self, "ingest_tokens:token", "GET", "/v1/tokens/ingest/%s/token", id)
 end
 
 --- true when the client's own token is a valid ingest token; false, err when the server
 -- refuses it (401/403); nil, err when the question could not be asked.
 function IngestTokens:validate()
   local ok, err = resource.owner(self, "ingest_tokens:validate"):request("GET", "/v1/tokens/ingest/validate",
-    { empty = true })
+    resource.EMPTY)
   if ok then return true end
   if err.status == 401 or err.status == 403 then return false, err end
   return nil, err
@@ -144,9 +138,7 @@ function ApiTokens:list()
 end
 
 function ApiTokens:get(id)
-  local c, seg, err = resource.with_id(self, "api_tokens:get", id)
-  if not seg then return nil, err end
-  return c:request("GET", "/v2/tokens/" .. seg)
+  return resource.on_id(self, "api_tokens:get", "GET", "/v2/tokens/%s", id)
 end
 
 --- Create an API token; the result carries the secret `token`, shown only this once.
@@ -177,9 +169,7 @@ function ApiTokens:regenerate(id, t)
 end
 
 function ApiTokens:delete(id)
-  local c, seg, err = resource.with_id(self, "api_tokens:delete", id)
-  if not seg then return nil, err end
-  return c:request("DELETE", "/v2/tokens/" .. seg, { empty = true })
+  return resource.on_id(self, "api_tokens:delete", "DELETE", "/v2/tokens/%s", id, resource.EMPTY)
 end
 
 return M
