@@ -2,103 +2,13 @@
 -- command line, not with the project's client, so the two can check each other.
 -- Needs a running server:  server/run 18123  (or AXIOM_TEST_URL=http://127.0.0.1:PORT)
 --   busted --lua=luajit spec/server_spec.lua
-local cjson = require("cjson").new()
-
-local BASE = os.getenv("AXIOM_TEST_URL") or "http://127.0.0.1:18123"
-local PORT = tonumber(BASE:match(":(%d+)/?$"))
-local ALT = BASE:gsub(":(%d+)/?$", ":" .. (PORT + 1))
-local ADMIN = os.getenv("AXIOM_DEV_TOKEN") or "xaat-axiom-dev-token"
-if ADMIN == "" then ADMIN = "xaat-axiom-dev-token" end
-
-local TMP = os.tmpname()
-os.remove(TMP)
-assert(os.execute("mkdir -p '" .. TMP .. "'"))
-local tmp_count = 0
-local function tmpfile(suffix)
-  tmp_count = tmp_count + 1
-  return ("%s/%d%s"):format(TMP, tmp_count, suffix or "")
-end
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function spit(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-  return path
-end
-
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  assert(ok == true or ok == 0, "command failed: " .. cmd)
-end
-
--- request{method, path, token, headers, body (string) | json (table) | file, base, curl}
--- -> {status, headers (lowercased names), body, json}
-local function request(o)
-  local out, hdrs = tmpfile(".body"), tmpfile(".hdr")
-  local cmd = { "curl -sS -o", q(out), "-D", q(hdrs), "-w '%{http_code}'", "-X", o.method or "GET" }
-  local headers = o.headers or {}
-  if o.token then headers.Authorization = "Bearer " .. o.token end
-  local file = o.file
-  if o.json then
-    headers["Content-Type"] = headers["Content-Type"] or "application/json"
-    file = spit(tmpfile(".json"), type(o.json) == "string" and o.json or cjson.encode(o.json))
-  elseif o.body then
-    file = spit(tmpfile(".in"), o.body)
-  end
-  for k, v in pairs(headers) do cmd[#cmd + 1] = "-H " .. q(k .. ": " .. v) end
-  if file then cmd[#cmd + 1] = "--data-binary " .. q("@" .. file) end
-  if o.curl then cmd[#cmd + 1] = o.curl end
-  cmd[#cmd + 1] = q((o.base or BASE) .. o.path)
-  local p = assert(io.popen(table.concat(cmd, " ")))
-  local code = p:read("*a")
-  p:close()
-  local res = { status = tonumber(code:match("(%d%d%d)$")), headers = {}, body = slurp(out) }
-  for line in slurp(hdrs):gmatch("[^\r\n]+") do
-    local k, v = line:match("^([^:]+):%s*(.*)$")
-    if k then res.headers[k:lower()] = v end
-  end
-  local ok, v = pcall(cjson.decode, res.body)
-  if ok then res.json = v end
-  return res
-end
-
-local function admin(o)
-  o.token = o.token or ADMIN
-  return request(o)
-end
-
-local function reset() assert.equal(204, request { method = "POST", path = "/_dev/reset" }.status) end
-
-local function create_dataset(name)
-  local r = admin { method = "POST", path = "/v2/datasets", json = { name = name } }
-  assert.equal(200, r.status, r.body)
-  return r.json
-end
-
-local function events(ds) return request { path = "/_dev/events/" .. ds }.json end
-
-local function ingest(ds, body, headers, opts)
-  opts = opts or {}
-  headers = headers or {}
-  headers["Content-Type"] = headers["Content-Type"] or "application/x-ndjson"
-  return request { method = "POST", path = opts.path or ("/v1/datasets/" .. ds .. "/ingest"),
-                   token = opts.token or ADMIN, headers = headers, body = body, file = opts.file }
-end
-
-local function create_token(spec)
-  local r = admin { method = "POST", path = "/v2/tokens", json = spec }
-  assert.equal(200, r.status, r.body)
-  return r.json
-end
+local h = require "server_curl"
+local cjson = h.cjson
+local BASE, PORT, ALT, ADMIN = h.BASE, h.PORT, h.ALT, h.ADMIN
+local tmpfile, q, slurp, spit, sh = h.tmpfile, h.q, h.slurp, h.spit, h.sh
+local request, admin, reset, events, ingest = h.request, h.admin, h.reset, h.events, h.ingest
+local create_dataset, create_token, journal, script = h.create_dataset, h.create_token, h.journal, h.script
+local iso, assert_error = h.iso, h.assert_error
 
 local function apl(query, token, format, extra)
   local body = { apl = query }
@@ -107,30 +17,9 @@ local function apl(query, token, format, extra)
                    token = token or ADMIN, json = body }
 end
 
-local function journal() return request { path = "/_dev/journal" }.json end
-
-local function script(spec)
-  local r = request { method = "POST", path = "/_dev/script", json = spec }
-  assert.equal(204, r.status, r.body)
-end
-
-local function iso(offset_seconds)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + offset_seconds)
-end
-
-local function assert_error(r, status)
-  assert.equal(status, r.status, r.body)
-  assert.matches("^application/json", r.headers["content-type"])
-  assert.equal(status, r.json.code)
-  assert.is_string(r.json.message)
-end
-
 describe("local axiom server", function()
-  setup(function()
-    local r = request { path = "/_dev/journal" }
-    assert(r.status == 200, "no server at " .. BASE .. ": start it with server/run " .. PORT)
-  end)
-  teardown(function() os.execute("rm -rf " .. q(TMP)) end)
+  setup(h.need_server)
+  teardown(h.cleanup)
   before_each(reset)
 
   describe("basics", function()
@@ -141,6 +30,14 @@ describe("local axiom server", function()
       assert.matches("^%x+$", ok.headers["x-axiom-trace-id"])
       assert.matches("^%x+$", missing.headers["x-axiom-trace-id"])
       assert.are_not.equal(ok.headers["x-axiom-trace-id"], missing.headers["x-axiom-trace-id"])
+      local others = {
+        request { path = "/v2/datasets" },                                  -- 401
+        request { path = "/_dev/stats" },                                   -- the dev API
+        request { method = "POST", path = "/_dev/reset" },                  -- 204
+        admin { method = "PATCH", path = "/v2/datasets" },                  -- 405
+        admin { path = "/v2/datasets", headers = { ["X-Big"] = ("a"):rep(20000) } }, -- nginx's 400
+      }
+      for _, r in ipairs(others) do assert.matches("^%x+$", r.headers["x-axiom-trace-id"]) end
     end)
 
     it("answers unknown routes with a JSON 404 and wrong methods with 405", function()
@@ -259,6 +156,49 @@ describe("local axiom server", function()
       assert.is_nil(request { path = "/v2/datasets" }.headers["x-ratelimit-limit"])
     end)
 
+    describe("a personal token (xapt-)", function()
+      local ORG = { ["X-Axiom-Org-Id"] = h.ORG }
+      local function pat(o)
+        o.token = h.PAT
+        return request(o)
+      end
+
+      it("works with a matching X-Axiom-Org-Id, rate-limited per user", function()
+        local r = pat { method = "POST", path = "/v2/datasets", json = { name = "p" }, headers = ORG }
+        assert.equal(200, r.status, r.body)
+        assert.equal("user", r.headers["x-ratelimit-scope"])
+        assert.equal(200, pat { path = "/v2/tokens", headers = ORG }.status)
+        assert.equal(200, ingest("p", '{"a":1}', ORG, { token = h.PAT }).status)
+        assert.equal(200, ingest(nil, '{"a":1}', ORG, { token = h.PAT, path = "/api/v1/datasets/p/ingest" }).status)
+      end)
+
+      it("is refused without X-Axiom-Org-Id or with another org (403)", function()
+        local r = pat { path = "/v2/datasets" }
+        assert_error(r, 403)
+        assert.matches("X%-Axiom%-Org%-Id", r.json.message)
+        assert_error(pat { path = "/v2/datasets", headers = { ["X-Axiom-Org-Id"] = "someone-else" } }, 403)
+        assert_error(pat { path = "/v2/datasets", headers = { ["X-Axiom-Org-Id"] = "" } }, 403)
+      end)
+
+      it("is refused on the edge endpoints, org id or not", function()
+        create_dataset("p")
+        local r = ingest(nil, '{"a":1}', { ["X-Axiom-Org-Id"] = h.ORG }, { token = h.PAT, path = "/v1/ingest/p" })
+        assert_error(r, 403)
+        assert.matches("edge", r.json.message)
+        assert_error(ingest(nil, '{"a":1}', nil, { token = h.PAT, path = "/v1/ingest/p" }), 403)
+        assert.same({}, events("p"))
+      end)
+
+      it("is not a legacy ingest token, and an unknown xapt- is a 401", function()
+        assert_error(pat { path = "/v1/tokens/ingest/validate", headers = ORG }, 401)
+        assert_error(request { path = "/v2/datasets", token = "xapt-unknown", headers = ORG }, 401)
+      end)
+
+      it("lets API tokens ignore X-Axiom-Org-Id", function()
+        assert.equal(200, admin { path = "/v2/datasets", headers = { ["X-Axiom-Org-Id"] = "whatever" } }.status)
+      end)
+    end)
+
     it("returns 403 when the token lacks the capability", function()
       local t = create_token { name = "ingest-only", datasetCapabilities = { ["*"] = { ingest = { "create" } } } }
       assert_error(request { path = "/v2/datasets", token = t.token }, 403)
@@ -280,6 +220,14 @@ describe("local axiom server", function()
       assert.equal("axiom:events:v1", d.kind)
       assert.is_string(d.who)
       assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d", d.created)
+      assert.equal(d.created, d.updatedAt)
+      assert.same({ 0, false }, { d.retentionDays, d.useRetentionPeriod })
+      local kept = admin { method = "POST", path = "/v2/datasets",
+                           json = { name = "kept", retentionDays = 30, useRetentionPeriod = true } }.json
+      assert.same({ 30, true }, { kept.retentionDays, kept.useRetentionPeriod })
+      assert.same(kept, admin { path = "/v2/datasets/kept" }.json)
+      assert_error(admin { method = "POST", path = "/v2/datasets", json = { name = "x", retentionDays = "30" } }, 400)
+      assert_error(admin { method = "POST", path = "/v2/datasets", json = { name = "x", useRetentionPeriod = 1 } }, 400)
     end)
 
     it("defaults kind and rejects an unknown one", function()
@@ -652,6 +600,21 @@ describe("local axiom server", function()
       assert.equal(200, ingest("ing", '{"a":4}', nil, { token = r2.json.token }).status)
     end)
 
+    it("stops the old secret exactly at existingTokenExpiresAt", function()
+      create_dataset("ing")
+      local t = create_token { name = "soon", datasetCapabilities = { ["*"] = { ingest = { "create" } } } }
+      local r = admin { method = "POST", path = P .. "/" .. t.id .. "/regenerate",
+                        json = { existingTokenExpiresAt = iso(1.5) } }
+      assert.equal(200, r.status, r.body)
+      assert.equal(200, ingest("ing", '{"a":1}', nil, { token = t.token }).status)
+      os.execute("sleep 1.6")
+      assert_error(ingest("ing", '{"a":2}', nil, { token = t.token }), 401)
+      assert.equal(200, ingest("ing", '{"a":3}', nil, { token = r.json.token }).status)
+      -- the secret is shown once: get and list never carry it
+      assert.is_nil(admin { path = P .. "/" .. r.json.id }.json.token)
+      assert.not_matches(r.json.token, admin { path = P }.body, 1, true)
+    end)
+
     it("requires existingTokenExpiresAt to regenerate", function()
       local t = create_token { name = "x" }
       assert_error(admin { method = "POST", path = P .. "/" .. t.id .. "/regenerate", json = "{}" }, 400)
@@ -766,67 +729,6 @@ describe("local axiom server", function()
       assert.equal("/bulk/1010", j[1000].path)
     end)
 
-    it("scripts canned responses for the next count matching requests", function()
-      create_dataset("s")
-      script { method = "post", path = "^/v1/datasets/s/ingest$", count = 2, status = 429,
-               headers = { ["Retry-After"] = "7", ["X-RateLimit-Reset"] = "123" },
-               body = '{"message":"rate limit exceeded"}' }
-      script { path = "^/v2/datasets$", status = 500, body = "<html>oops</html>",
-               headers = { ["Content-Type"] = "text/html" } }
-      for _ = 1, 2 do
-        local r = ingest("s", '{"a":1}')
-        assert.equal(429, r.status)
-        assert.equal("7", r.headers["retry-after"])
-        assert.equal("rate limit exceeded", r.json.message)
-        assert.matches("^application/json", r.headers["content-type"])
-      end
-      assert.equal(200, ingest("s", '{"a":1}').status)
-      assert.equal(1, #events("s"))
-      local html = admin { path = "/v2/datasets" }
-      assert.equal(500, html.status)
-      assert.equal("<html>oops</html>", html.body)
-      assert.equal("text/html", html.headers["content-type"])
-      assert.equal(200, admin { path = "/api/v2/datasets" }.status)
-      local j = journal() -- dataset create, 429, 429, 200, 500, 200
-      assert.same({ 200, 429, 429, 200, 500, 200 }, { j[1].status, j[2].status, j[3].status,
-                                                    j[4].status, j[5].status, j[6].status })
-    end)
-
-    it("scripts a 430 and non-JSON bodies; a GET script leaves POSTs alone", function()
-      create_dataset("s")
-      script { method = "GET", path = "^/v1/ingest/", status = 430, body = "nope" }
-      assert.equal(200, ingest(nil, '{"a":1}', nil, { path = "/v1/ingest/s" }).status)
-      local r = admin { path = "/v1/ingest/s" }
-      assert.equal(430, r.status)
-      assert.equal("nope", r.body)
-      assert.matches("^text/plain", r.headers["content-type"])
-    end)
-
-    it("scripts a 307 redirect to the alt port, which answers and is journaled", function()
-      create_dataset("r")
-      script { path = "^/v1/ingest/r$", port = PORT, status = 307,
-               headers = { Location = ALT .. "/v1/ingest/r" } }
-      local r = ingest(nil, '{"moved":true}', nil, { path = "/v1/ingest/r" })
-      assert.equal(307, r.status)
-      assert.equal(ALT .. "/v1/ingest/r", r.headers.location)
-      -- a client that follows it (keeping method, body and token) lands on the alt port
-      script { path = "^/v1/ingest/r$", port = PORT, status = 307,
-               headers = { Location = ALT .. "/v1/ingest/r" } }
-      local f = request { method = "POST", path = "/v1/ingest/r", token = ADMIN, body = '{"moved":true}',
-                          headers = { ["Content-Type"] = "application/json" }, curl = "--location-trusted" }
-      assert.equal(200, f.status, f.body)
-      assert.equal(1, #events("r"))
-      local j = journal()
-      assert.same({ PORT, PORT, PORT + 1 }, { j[#j - 2].port, j[#j - 1].port, j[#j].port })
-      assert.same({ 307, 307, 200 }, { j[#j - 2].status, j[#j - 1].status, j[#j].status })
-    end)
-
-    it("validates scripts", function()
-      assert_error(request { method = "POST", path = "/_dev/script", json = { path = "^/x", status = 42 } }, 400)
-      assert_error(request { method = "POST", path = "/_dev/script", json = { status = 500 } }, 400)
-      assert_error(request { method = "POST", path = "/_dev/script", json = { path = "[", status = 500 } }, 400)
-    end)
-
     it("returns stored events, 404 for unknown datasets", function()
       create_dataset("e")
       assert.equal("[]", request { path = "/_dev/events/e" }.body)
@@ -844,6 +746,111 @@ describe("local axiom server", function()
       assert.equal("[]", admin { path = "/v1/tokens/ingest" }.body)
       assert.equal(404, request { path = "/never" }.status)
       assert.equal(4, #journal()) -- only the requests made since the reset
+    end)
+  end)
+
+  -- A second server, in sink mode, started here on PORT + 4 (and + 5).
+  describe("sink mode", function()
+    local SINK_PORT = PORT + 4
+    local SINK = "http://127.0.0.1:" .. SINK_PORT
+    local pid, log
+    local function sink(o)
+      o.base = SINK
+      return request(o)
+    end
+    local function sink_ingest(body, headers, opts)
+      opts = opts or {}
+      local hd = { ["Content-Type"] = "application/x-ndjson" }
+      for k, v in pairs(headers or {}) do hd[k] = v end
+      return sink { method = "POST", path = opts.path or "/v1/datasets/s/ingest", token = opts.token or ADMIN,
+                    headers = hd, body = body, file = opts.file }
+    end
+
+    setup(function()
+      log = tmpfile(".log")
+      pid = h.out("server/run " .. SINK_PORT .. " --sink > " .. q(log) .. " 2>&1 & echo $!")
+      for _ = 1, 100 do
+        if slurp(log):find("listening on", 1, true) then break end
+        os.execute("sleep 0.1")
+      end
+      assert.matches("listening on 127%.0%.0%.1:" .. SINK_PORT .. " %(sink mode%)", slurp(log))
+    end)
+    teardown(function() if pid then os.execute("kill -TERM " .. pid) end end)
+    before_each(function()
+      assert.equal(204, sink { method = "POST", path = "/_dev/reset" }.status)
+      assert.equal(200, sink { method = "POST", path = "/v2/datasets", token = ADMIN, json = { name = "s" } }.status)
+    end)
+
+    it("counts NDJSON events in identity, gzip and zstd bodies, and stores nothing", function()
+      local lines = {}
+      for i = 1, 20000 do lines[i] = ('{"i":%d,"msg":"hello %d"}'):format(i, i) end
+      local plain = spit(tmpfile(".ndjson"), table.concat(lines, "\n") .. "\n")
+      sh("gzip -c " .. q(plain) .. " > " .. q(plain .. ".gz"))
+      sh("zstd -q -c " .. q(plain) .. " > " .. q(plain .. ".zst"))
+      local size = #slurp(plain)
+      for enc, file in pairs { [""] = plain, gzip = plain .. ".gz", zstd = plain .. ".zst" } do
+        local r = sink_ingest(nil, { ["Content-Encoding"] = enc }, { file = file })
+        assert.equal(200, r.status, r.body)
+        -- no 10,000-events cap here: one big request measures throughput
+        assert.same({ 20000, 0, size, 0, 20000 }, { r.json.ingested, r.json.failed, r.json.processedBytes,
+                                                   r.json.blocksCreated, r.json.walLength })
+        assert.same({}, r.json.failures)
+      end
+      local st = sink { path = "/_dev/stats" }.json
+      assert.is_true(st.sink)
+      assert.same({ 4, 60000, #'{"name":"s"}' + 3 * size }, { st.requests, st.events, st.decoded_bytes })
+      assert_error(sink { path = "/_dev/events/s" }, 404)
+      assert_error(sink { path = "/_dev/journal" }, 404)
+      assert_error(sink { method = "POST", path = "/_dev/script", json = { path = "x", status = 500 } }, 404)
+    end)
+
+    it("counts across its two workers", function()
+      local urls = {}
+      for i = 1, 40 do urls[i] = "-o /dev/null " .. q(SINK .. "/v2/datasets/s") end
+      sh("curl -s --parallel --parallel-max 8 -H " .. q("Authorization: Bearer " .. ADMIN) .. " "
+        .. table.concat(urls, " ") .. " 2>/dev/null")
+      assert.equal(41, sink { path = "/_dev/stats" }.json.requests)
+      local pids = h.out("pgrep -P $(pgrep -P " .. pid .. " nginx) 2>/dev/null | wc -l")
+      assert.equal("2", pids)
+    end)
+
+    it("checks the framing: objects on NDJSON lines, an array in JSON, CSV quoting, the encoding", function()
+      local r = sink_ingest('{"a":1}\n[1]\n')
+      assert_error(r, 400)
+      assert.matches("^invalid event at index 1", r.json.message)
+      assert_error(sink_ingest('{"a":1}\n{"a":2\n'), 400)
+      assert_error(sink_ingest('{"a":1} x\n'), 400)
+      assert.equal(2, sink_ingest(' {"a":1} \r\n\n\t{"b":{"c":2}}').json.ingested)
+      local arr = sink_ingest('[{"a":"]"},{"b":[1,{"c":2}]}, 3, "x"]', { ["Content-Type"] = "application/json" })
+      assert.same({ 2, 2 }, { arr.json.ingested, arr.json.failed })
+      assert.equal(2, #arr.json.failures)
+      assert.equal(1, sink_ingest('{"a":1}', { ["Content-Type"] = "application/json" }).json.ingested)
+      assert_error(sink_ingest('[{"a":1}', { ["Content-Type"] = "application/json" }), 400)
+      assert_error(sink_ingest('[{"a":1}] [', { ["Content-Type"] = "application/json" }), 400)
+      local csv = { ["Content-Type"] = "text/csv" }
+      assert.equal(2, sink_ingest('a,b\n1,"x\ny"\n\n3,4', csv).json.ingested)
+      csv["X-Axiom-CSV-Fields"] = "a,b"
+      assert.equal(3, sink_ingest('0,0\n1,"x\ny"\n3,4\n', csv).json.ingested)
+      assert_error(sink_ingest('a\n"open\n', { ["Content-Type"] = "text/csv" }), 400)
+      assert_error(sink_ingest('{"a":1}', { ["Content-Encoding"] = "gzip" }), 400)
+      assert_error(sink_ingest('{"a":1}', { ["Content-Encoding"] = "br" }), 415)
+      assert_error(sink_ingest('{"a":1}', { ["Content-Type"] = "application/xml" }), 415)
+      assert_error(sink_ingest('{"a":1}', { ["X-Axiom-Event-Labels"] = "[1]" }), 400)
+      local labelled = sink_ingest('{"a":1}\n', { ["X-Axiom-Event-Labels"] = '{"k":"v"}' })
+      assert.equal(8 + 9, labelled.json.processedBytes)
+    end)
+
+    it("still checks auth and datasets; serves no tokens or queries", function()
+      assert_error(sink_ingest('{"a":1}', nil, { token = "xaat-nope" }), 401)
+      assert_error(sink { method = "POST", path = "/v1/datasets/s/ingest", body = '{"a":1}' }, 401)
+      assert_error(sink_ingest('{"a":1}', nil, { token = h.PAT }), 403)
+      assert.equal(200, sink_ingest('{"a":1}', { ["X-Axiom-Org-Id"] = h.ORG }, { token = h.PAT }).status)
+      assert_error(sink_ingest('{"a":1}', nil, { path = "/v1/ingest/none" }), 404)
+      assert.equal(200, sink_ingest('{"a":1}', nil, { path = "/api/v1/ingest/s" }).status)
+      assert_error(sink { path = "/v2/tokens", token = ADMIN }, 404)
+      assert_error(sink { method = "POST", path = "/v1/datasets/_apl", token = ADMIN, json = { apl = "['s']" } }, 404)
+      assert.equal("s", sink { path = "/v2/datasets", token = ADMIN }.json[1].name)
+      assert_error(sink { method = "POST", path = "/v2/datasets", token = ADMIN, json = { name = "s" } }, 409)
     end)
   end)
 end)

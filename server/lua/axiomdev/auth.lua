@@ -1,6 +1,7 @@
 -- Bearer authentication and capability checks.
--- A principal is the admin (every capability), an API token record (capability maps) or a
--- legacy ingest token record (dataset scopes, ingest only).
+-- A principal is the admin (every capability), the dev personal token (every capability, but
+-- only with its org id and never on edge endpoints), an API token record (capability maps) or
+-- a legacy ingest token record (dataset scopes, ingest only).
 local tokens = require "axiomdev.tokens"
 local util = require "axiomdev.util"
 
@@ -10,9 +11,16 @@ local fail = util.fail
 
 local M = {}
 
-local admin_secret = os.getenv("AXIOM_DEV_TOKEN")
-if not admin_secret or admin_secret == "" then admin_secret = "xaat-axiom-dev-token" end
+local function env(name, default)
+  local v = os.getenv(name)
+  if not v or v == "" then return default end
+  return v
+end
+local admin_secret = env("AXIOM_DEV_TOKEN", "xaat-axiom-dev-token")
+local pat_secret = env("AXIOM_DEV_PAT", "xapt-axiom-dev-pat")
+M.ORG_ID = env("AXIOM_DEV_ORG_ID", "axiom-dev")
 local ADMIN = { kind = "api", admin = true, id = "axiom-dev-admin", name = "axiom-dev" }
+local PAT = { kind = "personal", admin = true, id = "axiom-dev-user", name = "Axiom Dev" }
 
 -- The caller's principal, or a 401.
 function M.authenticate()
@@ -21,10 +29,21 @@ function M.authenticate()
   local secret = match(header, "^%s*[Bb][Ee][Aa][Rr][Ee][Rr]%s+(%S+)%s*$")
   if not secret then fail(401, "Authorization header must be 'Bearer <token>'") end
   if secret == admin_secret then return ADMIN end
+  if secret == pat_secret then return PAT end
   local p = tokens.lookup(secret)
   if not p then fail(401, "invalid token") end
   if p.expires and p.expires <= util.epoch() then fail(401, "token expired") end
   return p
+end
+
+-- A personal token acts for a user in one org, named by X-Axiom-Org-Id; edge endpoints take
+-- API tokens only (both as on the real service). The token is genuine either way, hence 403.
+function M.check_personal(p, edge)
+  if p.kind ~= "personal" then return end
+  if edge then fail(403, "personal tokens are not supported on edge endpoints: use an API token") end
+  local org = ngx.var.http_x_axiom_org_id
+  if not org or org == "" then fail(403, "a personal token needs the X-Axiom-Org-Id header") end
+  if org ~= M.ORG_ID then fail(403, "the personal token has no access to org " .. org) end
 end
 
 local function has(list, action)

@@ -1,18 +1,36 @@
--- Dataset store and the /v2/datasets API. Events live here too, one array per dataset.
+-- Dataset store and the /v2/datasets API. The dataset list is in a shared dict, so that every
+-- worker (sink mode runs two) sees the same datasets; the events live in this worker only
+-- (the normal mode runs one), one array per dataset.
 local util = require "axiomdev.util"
 local json = require "axiomdev.json"
 
-local pairs, ipairs, sort, find, sub = pairs, ipairs, table.sort, string.find, string.sub
+local ngx = ngx
+local ipairs, type, sort, find, sub = ipairs, type, table.sort, string.find, string.sub
 local fail, array = util.fail, json.array
 
 local M = {}
 
-local sets -- name -> {meta = dataset JSON, events = array}
+local dict = ngx.shared.axiomdev_datasets -- name -> dataset JSON
+local sets -- name -> {raw = dataset JSON, meta = decoded, events = array}
 
-function M.reset() sets = {} end
-M.reset()
+function M.reset()
+  dict:flush_all()
+  sets = {}
+end
+sets = {}
 
-function M.get(name) return sets[name] end
+-- The dataset named `name` -> {meta, events} | nil. A dataset deleted and created again has a
+-- new `created` time, hence other JSON: its events start empty.
+function M.get(name)
+  local raw = dict:get(name)
+  if not raw then sets[name] = nil; return nil end
+  local set = sets[name]
+  if not set or set.raw ~= raw then
+    set = { raw = raw, meta = json.decode(raw), events = {} }
+    sets[name] = set
+  end
+  return set
+end
 
 local KINDS = { ["axiom:events:v1"] = true, ["otel:logs:v1"] = true,
                 ["otel:traces:v1"] = true, ["otel:metrics:v1"] = true }
@@ -24,16 +42,18 @@ local function valid_name(name)
 end
 
 function M.list()
-  local names = {}
-  for name in pairs(sets) do names[#names + 1] = name end
+  local names = dict:get_keys(0)
   sort(names)
   local out = array()
-  for i, name in ipairs(names) do out[i] = sets[name].meta end
+  for _, name in ipairs(names) do
+    local set = M.get(name)
+    if set then out[#out + 1] = set.meta end
+  end
   return 200, out
 end
 
 function M.show(_, id)
-  local set = sets[id] or fail(404, "dataset not found")
+  local set = M.get(id) or fail(404, "dataset not found")
   return 200, set.meta
 end
 
@@ -47,20 +67,30 @@ function M.create(ctx)
   end
   local kind = util.opt_string(body, "kind") or "axiom:events:v1"
   if not KINDS[kind] then fail(400, "unknown dataset kind: " .. kind) end
-  if sets[name] then fail(409, "dataset exists") end
+  local days, use = body.retentionDays, body.useRetentionPeriod
+  if days == nil or days == json.null then days = 0 end
+  if type(days) ~= "number" or days < 0 or days % 1 ~= 0 then fail(400, "retentionDays must be an integer >= 0") end
+  if use == nil or use == json.null then use = false end
+  if type(use) ~= "boolean" then fail(400, "useRetentionPeriod must be a boolean") end
   local now = util.rfc3339(util.now())
   local p = ctx.principal
   local meta = {
     id = name, name = name, description = util.opt_string(body, "description") or "",
     kind = kind, who = p.name or p.id, created = now, updatedAt = now,
-    retentionDays = 0, useRetentionPeriod = false,
+    retentionDays = days, useRetentionPeriod = use, canWrite = true,
+    edgeDeployment = util.opt_string(body, "edgeDeployment"),
   }
-  sets[name] = { meta = meta, events = {} }
+  local ok, err = dict:add(name, json.encode(meta)) -- add: atomic across workers
+  if not ok then
+    if err == "exists" then fail(409, "dataset exists") end
+    fail(500, "cannot store the dataset: " .. err)
+  end
   return 200, meta
 end
 
 function M.delete(_, id)
-  if not sets[id] then fail(404, "dataset not found") end
+  if not dict:get(id) then fail(404, "dataset not found") end
+  dict:delete(id)
   sets[id] = nil
   return 204
 end

@@ -2,6 +2,7 @@
 -- codec covers what Debian's cjson 2.1.0 can't: it has no array marker, so `[]` would come
 -- back as `{}`, and it prints numbers with only 14 significant digits.
 local cjson = require("cjson").new()
+local validate = require "axiomdev.validate"
 cjson.decode_invalid_numbers(false) -- NaN, Infinity, hex: rejected like the real service
 
 local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
@@ -222,6 +223,20 @@ function M.decode(s)
     local _, _, idx = lua_decode(s)
     return nil, v, idx
   end
+  return lua_decode(s)
+end
+
+-- decode_strict(text) -> value | nil, err, top_level_index
+-- Only RFC 8259 JSON in valid UTF-8 (see validate.lua), checked before decoding.
+function M.decode_strict(s)
+  local pos, msg, index = validate.json(validate.ptr(s), #s)
+  if pos then return nil, format("%s at character %d", msg, pos + 1), index end
+  if not find(s, "%[%s*%]") then
+    local ok, v = pcall(cjson.decode, s)
+    if ok then return v end
+  end
+  -- An empty array to keep, or what cjson refuses although it is valid (a lone surrogate
+  -- escape, which becomes U+FFFD).
   return lua_decode(s)
 end
 

@@ -1,11 +1,14 @@
--- Entry point (content phase): trace id, /api prefix, dev API, scripted responses, routing,
--- authentication, and turning errors into {"code","message"} JSON.
+-- Entry point (content phase): trace id, /api prefix, dev API, outages and scripted faults,
+-- routing, authentication, and turning errors into {"code","message"} JSON.
 local util = require "axiomdev.util"
 local auth = require "axiomdev.auth"
+local body = require "axiomdev.body"
 local dev = require "axiomdev.dev"
+local faults = require "axiomdev.faults"
 local datasets = require "axiomdev.datasets"
 local tokens = require "axiomdev.tokens"
 local ingest = require "axiomdev.ingest"
+local sink = require "axiomdev.sink"
 local query = require "axiomdev.query"
 
 local ngx = ngx
@@ -21,17 +24,19 @@ local ID = "{id}" -- one path segment, whatever it decodes to
 
 -- {method, path, handler, options}: a path is literal segments and IDs. Options: org =
 -- {capability, action}; ingest_token = legacy xait- tokens allowed; ingest_token_only = nothing
--- else allowed. Order matters where a literal segment could also match ID.
+-- else allowed; edge = an edge endpoint (no personal tokens); sink = the handler in sink mode
+-- (routes without one are not served there). Order matters where a literal segment could
+-- also match ID.
 local ROUTES = {
   { "POST", "/v1/datasets/_apl", query.handle },
-  { "POST", "/v1/query/_apl", query.handle },
-  { "POST", "/v1/datasets/" .. ID .. "/ingest", ingest.handle, { ingest_token = true } },
-  { "POST", "/v1/ingest/" .. ID, ingest.handle, { ingest_token = true } },
+  { "POST", "/v1/query/_apl", query.handle, { edge = true } },
+  { "POST", "/v1/datasets/" .. ID .. "/ingest", ingest.handle, { ingest_token = true, sink = sink.handle } },
+  { "POST", "/v1/ingest/" .. ID, ingest.handle, { ingest_token = true, edge = true, sink = sink.handle } },
 
-  { "GET", "/v2/datasets", datasets.list, { org = { "datasets", "read" } } },
-  { "POST", "/v2/datasets", datasets.create, { org = { "datasets", "create" } } },
-  { "GET", "/v2/datasets/" .. ID, datasets.show, { org = { "datasets", "read" } } },
-  { "DELETE", "/v2/datasets/" .. ID, datasets.delete, { org = { "datasets", "delete" } } },
+  { "GET", "/v2/datasets", datasets.list, { org = { "datasets", "read" }, sink = datasets.list } },
+  { "POST", "/v2/datasets", datasets.create, { org = { "datasets", "create" }, sink = datasets.create } },
+  { "GET", "/v2/datasets/" .. ID, datasets.show, { org = { "datasets", "read" }, sink = datasets.show } },
+  { "DELETE", "/v2/datasets/" .. ID, datasets.delete, { org = { "datasets", "delete" }, sink = datasets.delete } },
 
   { "GET", "/v1/tokens/ingest/validate", tokens.legacy_validate, { ingest_token_only = true } },
   { "GET", "/v1/tokens/ingest", tokens.legacy_list, { org = { "apiTokens", "read" } } },
@@ -100,37 +105,47 @@ local function resolve(method, segs)
   fail(404, "not found")
 end
 
--- Requests per minute for the whole (single) org. Informational: never enforced, because
--- tests script their 429s through /_dev/script.
-local RATE_LIMIT, rate_minute, rate_used = 100000, 0, 0
+-- Requests per minute, per org (API tokens) or per user (personal tokens). Informational:
+-- never enforced, because tests script their 429s through /_dev/script.
+local RATE_LIMIT = 100000
+local shared = ngx.shared.axiomdev
 
-local function rate_limit_headers()
+local function rate_limit_headers(p)
   local minute = floor(ngx.time() / 60)
-  if minute ~= rate_minute then rate_minute, rate_used = minute, 0 end
-  rate_used = rate_used + 1
+  local scope = p.kind == "personal" and "user" or "organization"
+  local used = shared:incr("rate:" .. scope .. ":" .. minute, 1, 0, 120) or 1
   local h = ngx.header
-  h["X-RateLimit-Scope"] = "organization"
+  h["X-RateLimit-Scope"] = scope
   h["X-RateLimit-Limit"] = RATE_LIMIT
-  h["X-RateLimit-Remaining"] = RATE_LIMIT > rate_used and RATE_LIMIT - rate_used or 0
+  h["X-RateLimit-Remaining"] = RATE_LIMIT > used and RATE_LIMIT - used or 0
   h["X-RateLimit-Reset"] = (minute + 1) * 60 -- epoch seconds of the next minute
 end
 
+local DOWN = { action = "down", delay = 0 } -- an outage: close every connection unanswered
+
+-- -> status, body | "fault", script (carried out outside pcall: it may exit or sleep)
 local function dispatch(ctx, method)
   local path, segs = split_path()
   if dev.is_dev_path(path) then return dev.handle(ctx, method, path, segs) end
-  local script = dev.take_script(method, path, tonumber(ngx.var.server_port))
-  if script then return "script", script end
+  if faults.is_down() then return "fault", DOWN end
+  if not util.SINK then
+    local script = faults.take(method, path, tonumber(ngx.var.server_port))
+    if script then return "fault", script end
+  end
   local route, caps = resolve(method, segs)
   local opts = route[4] or NO_OPTS
+  local handler = route[3]
+  if util.SINK then handler = opts.sink or fail(404, "not served in sink mode: " .. path) end
   local p = auth.authenticate()
   ctx.principal = p
-  rate_limit_headers()
+  rate_limit_headers(p)
+  auth.check_personal(p, opts.edge)
   if p.kind == "ingest" and not (opts.ingest_token or opts.ingest_token_only) then
     fail(403, "ingest tokens can only ingest")
   end
   if opts.ingest_token_only and p.kind ~= "ingest" then fail(401, "not an ingest token") end
   if opts.org then auth.need_org(p, opts.org[1], opts.org[2]) end
-  return route[3](ctx, unpack(caps))
+  return handler(ctx, unpack(caps))
 end
 
 function M.handle()
@@ -139,13 +154,12 @@ function M.handle()
   ngx.header["X-Axiom-Trace-Id"] = util.hex(16)
   local ctx = ngx.ctx
   local method = ngx.req.get_method()
-  ctx.body = util.read_body()
-  ctx.body_bytes = #ctx.body
+  ctx.body = body.read()
 
-  local ok, status, body = pcall(dispatch, ctx, method)
+  local ok, status, out = pcall(dispatch, ctx, method)
   if ok then
-    if status == "script" then return dev.send_script(body) end
-    return util.send(status, body)
+    if status == "fault" then return faults.perform(ctx, out) end
+    return util.send(status, out)
   end
   if util.is_http_error(status) then return util.send_error(status.status, status.message) end
   ngx.log(ngx.ERR, "axiomdev: ", tostring(status))

@@ -10,6 +10,9 @@ local floor, date = math.floor, os.date
 
 local M = {}
 
+-- Sink mode (server/run PORT --sink): count and check framing, store nothing.
+M.SINK = os.getenv("AXIOM_DEV_SINK") == "1"
+
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } axiomdev_timespec;
 int clock_gettime(int clk_id, axiomdev_timespec *tp);
@@ -43,19 +46,6 @@ end
 
 function M.send_error(status, message)
   return M.send(status, { code = status, message = message })
-end
-
--- The request body as a string ("" when none). Large bodies sit in a temp file.
-function M.read_body()
-  ngx.req.read_body()
-  local data = ngx.req.get_body_data()
-  if data then return data end
-  local path = ngx.req.get_body_file()
-  if not path then return "" end
-  local f = assert(io.open(path, "rb"))
-  data = f:read("*a")
-  f:close()
-  return data
 end
 
 ---------------------------------------------------------------------------- time
@@ -140,7 +130,7 @@ end
 
 -- The request body decoded as a JSON object, or a 400.
 function M.json_body(ctx)
-  local v, err = json.decode(ctx.body)
+  local v, err = json.decode_strict(ctx.body)
   if v == nil then M.fail(400, "invalid JSON body: " .. (err or "empty")) end
   if not json.is_object(v) then M.fail(400, "request body must be a JSON object") end
   return v
