@@ -4,6 +4,7 @@
 #include "encode.h"
 #include "compress.h"
 #include "http.h"
+#include "sender.h"
 
 #define AXIOM_BUF_MT "axiom.buffer"
 
@@ -57,6 +58,7 @@ int luaopen_axiom_core(lua_State *L)
     axiom_open_encode(L);
     axiom_open_compress(L);
     axiom_open_http(L);
+    axiom_open_sender(L);
     lua_pushliteral(L, AXIOM_VERSION);
     lua_setfield(L, -2, "_VERSION");
     return 1;

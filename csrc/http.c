@@ -39,34 +39,29 @@ typedef struct transport {
     pid_t pid;                  /* the process that created curl */
     int closed;
     int busy;                   /* between building headers and detaching the response */
-    long timeout_ms;
-    long connect_timeout_ms;
-    char *user_agent;
-    char *ca_file;
-    char *proxy;
-    int no_proxy;
-    int verify_tls;
-    size_t max_response;
-    int overflow;               /* why a callback aborted the transfer */
+    axiom_http_opts opts;
     struct curl_slist *headers; /* held here so a raise cannot leak it */
-    axiom_buf body;
-    axiom_buf head;
-    char errbuf[CURL_ERROR_SIZE];
+    axiom_http_io io;
 } transport;
 
 /* ---- libcurl callbacks: C only ------------------------------------- */
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
-    transport *t = (transport *)ud;
-    size_t n = size * nmemb;
+    axiom_http_io *io = (axiom_http_io *)ud;
+    size_t n = size * nmemb, room = io->max_response - io->body.len;
 
-    if (n > t->max_response - t->body.len) {
-        t->overflow = OVER_BODY;
-        return 0;
+    if (n > room) {
+        if (!io->truncate) {
+            io->overflow = OVER_BODY;
+            return 0;
+        }
+        if (room > 0 && axiom_buf_append(&io->body, p, room) == 0)
+            return n;
+        return room > 0 ? 0 : n;    /* keep what fits, read on */
     }
-    if (axiom_buf_append(&t->body, p, n)) {
-        t->overflow = OVER_MEMORY;
+    if (axiom_buf_append(&io->body, p, n)) {
+        io->overflow = OVER_MEMORY;
         return 0;
     }
     return n;
@@ -74,19 +69,19 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
-    transport *t = (transport *)ud;
+    axiom_http_io *io = (axiom_http_io *)ud;
     size_t n = size * nmemb;
 
     /* A new status line starts a new response (after 100 Continue, or a
      * proxy's CONNECT reply): only the last one's headers count. */
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
-        t->head.len = 0;
-    if (n > HEADERS_MAX - t->head.len) {
-        t->overflow = OVER_HEADERS;
+        io->head.len = 0;
+    if (n > HEADERS_MAX - io->head.len) {
+        io->overflow = OVER_HEADERS;
         return 0;
     }
-    if (axiom_buf_append(&t->head, p, n)) {
-        t->overflow = OVER_MEMORY;
+    if (axiom_buf_append(&io->head, p, n)) {
+        io->overflow = OVER_MEMORY;
         return 0;
     }
     return n;
@@ -100,21 +95,24 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
  * parent's feet, so first point our descriptor at /dev/null: whatever
  * libcurl then writes goes nowhere and the parent's copy is untouched.
  */
-static void disown_connection(transport *t)
+void axiom_http_disown(CURL *c)
 {
     curl_socket_t s = CURL_SOCKET_BAD;
     int fd;
 
-    if (t->curl == NULL || t->pid == getpid())
-        return;
-    if (curl_easy_getinfo(t->curl, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK ||
-        s == CURL_SOCKET_BAD)
+    if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK || s == CURL_SOCKET_BAD)
         return;
     fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (fd >= 0 && fd != s) {
         dup2(fd, s);
         close(fd);
     }
+}
+
+static void disown_connection(transport *t)
+{
+    if (t->curl != NULL && t->pid != getpid())
+        axiom_http_disown(t->curl);
 }
 
 static int renew_handle(transport *t)
@@ -135,19 +133,38 @@ static void release(transport *t)
     }
     curl_slist_free_all(t->headers);
     t->headers = NULL;
-    free(t->user_agent);
-    free(t->ca_file);
-    free(t->proxy);
-    t->user_agent = t->ca_file = t->proxy = NULL;
-    axiom_buf_free(&t->body);
-    axiom_buf_free(&t->head);
+    axiom_http_opts_free(&t->opts);
+    axiom_buf_free(&t->io.body);
+    axiom_buf_free(&t->io.head);
     t->closed = 1;
 }
 
-/* curl_easy_reset wipes every option, so they are all set per request. */
-static CURLcode setup(transport *t, const char *url)
+void axiom_http_opts_init(axiom_http_opts *o)
 {
-    CURL *c = t->curl;
+    memset(o, 0, sizeof *o);
+    o->verify_tls = 1;
+}
+
+void axiom_http_opts_free(axiom_http_opts *o)
+{
+    free(o->user_agent);
+    free(o->ca_file);
+    free(o->proxy);
+    o->user_agent = o->ca_file = o->proxy = NULL;
+}
+
+void axiom_http_io_reset(axiom_http_io *io)
+{
+    io->errbuf[0] = '\0';
+    io->overflow = OVER_NONE;
+    io->body.len = 0;
+    io->head.len = 0;
+}
+
+/* curl_easy_reset wipes every option, so they are all set per request. */
+CURLcode axiom_http_setup(CURL *c, const axiom_http_opts *o, axiom_http_io *io,
+                          const char *url, struct curl_slist *headers)
+{
     CURLcode rc = CURLE_OK;
 
 #define SET(opt, val) \
@@ -161,26 +178,27 @@ static CURLcode setup(transport *t, const char *url)
 #else
     SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    SET(CURLOPT_ERRORBUFFER, t->errbuf);
-    SET(CURLOPT_TIMEOUT_MS, t->timeout_ms);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
+    SET(CURLOPT_ERRORBUFFER, io->errbuf);
+    SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, (void *)t);
+    SET(CURLOPT_WRITEDATA, (void *)io);
     SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, (void *)t);
-    SET(CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
-    SET(CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
-    if (t->user_agent != NULL)
-        SET(CURLOPT_USERAGENT, t->user_agent);
-    if (t->ca_file != NULL)
-        SET(CURLOPT_CAINFO, t->ca_file);
-    if (t->proxy != NULL) {
-        SET(CURLOPT_PROXY, t->proxy);
+    SET(CURLOPT_HEADERDATA, (void *)io);
+    SET(CURLOPT_SSL_VERIFYPEER, o->verify_tls ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
+    if (o->user_agent != NULL)
+        SET(CURLOPT_USERAGENT, o->user_agent);
+    if (o->ca_file != NULL)
+        SET(CURLOPT_CAINFO, o->ca_file);
+    if (o->proxy != NULL) {
+        SET(CURLOPT_PROXY, o->proxy);
         SET(CURLOPT_NOPROXY, "");       /* an explicit proxy overrides no_proxy too */
-    } else if (t->no_proxy)
+    } else if (o->no_proxy)
         SET(CURLOPT_NOPROXY, "*");      /* beats the *_proxy variables */
-    SET(CURLOPT_HTTPHEADER, t->headers);
+    SET(CURLOPT_HTTPHEADER, headers);
     return rc;
+#undef SET
 }
 
 /* ---- results -------------------------------------------------------- */
@@ -247,23 +265,23 @@ static const char *code_name(CURLcode rc)
 #undef NAME
 }
 
-/* nil, kind, message. Built from libcurl's error text and our own
- * messages only, so no request header value can leak into it. */
-static int push_error(lua_State *L, transport *t, CURLcode rc)
+/* The kind ("network", "timeout", "tls") and message of a failed transfer.
+ * Built from libcurl's error text and our own messages only, so no request
+ * header value can leak into it. */
+const char *axiom_http_failure(CURLcode rc, const axiom_http_io *io, char *msg, size_t size)
 {
-    char msg[CURL_ERROR_SIZE + 64];
-    const char *kind = "network", *text = t->errbuf, *name = code_name(rc);
+    const char *kind = "network", *text = io->errbuf, *name = code_name(rc);
     size_t n;
 
-    switch (t->overflow) {
+    switch (io->overflow) {
     case OVER_BODY:
-        snprintf(msg, sizeof msg, "response body exceeds %zu bytes", t->max_response);
+        snprintf(msg, size, "response body exceeds %zu bytes", io->max_response);
         break;
     case OVER_HEADERS:
-        snprintf(msg, sizeof msg, "response headers exceed %zu bytes", HEADERS_MAX);
+        snprintf(msg, size, "response headers exceed %zu bytes", HEADERS_MAX);
         break;
     case OVER_MEMORY:
-        snprintf(msg, sizeof msg, "out of memory while reading the response");
+        snprintf(msg, size, "out of memory while reading the response");
         break;
     default:
         kind = error_kind(rc);
@@ -273,11 +291,20 @@ static int push_error(lua_State *L, transport *t, CURLcode rc)
         while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
             n--;
         if (name != NULL)
-            snprintf(msg, sizeof msg, "%.*s (%s)", (int)n, text, name);
+            snprintf(msg, size, "%.*s (%s)", (int)n, text, name);
         else
-            snprintf(msg, sizeof msg, "%.*s (curl error %d)", (int)n, text, (int)rc);
+            snprintf(msg, size, "%.*s (curl error %d)", (int)n, text, (int)rc);
         break;
     }
+    return kind;
+}
+
+/* nil, kind, message */
+static int push_error(lua_State *L, transport *t, CURLcode rc)
+{
+    char msg[CURL_ERROR_SIZE + 64];
+    const char *kind = axiom_http_failure(rc, &t->io, msg, sizeof msg);
+
     lua_pushnil(L);
     lua_pushstring(L, kind);
     lua_pushstring(L, msg);
@@ -425,11 +452,8 @@ static int l_request(lua_State *L)
     }
     t->busy = 1;
     curl_easy_reset(t->curl);          /* a GET after a POST is a real GET */
-    t->errbuf[0] = '\0';
-    t->overflow = OVER_NONE;
-    t->body.len = 0;
-    t->head.len = 0;
-    rc = setup(t, url);
+    axiom_http_io_reset(&t->io);
+    rc = axiom_http_setup(t->curl, &t->opts, &t->io, url, t->headers);
     if (rc == CURLE_OK && send_body) {
         /* No copy: the string stays on the Lua stack during the call. */
         rc = curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
@@ -446,10 +470,10 @@ static int l_request(lua_State *L)
         rc = curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
     /* Detach the response: from here on a finalizer may close the
      * transport or request through it without touching these bytes. */
-    *rbody = t->body;
-    *rhead = t->head;
-    axiom_buf_init(&t->body);
-    axiom_buf_init(&t->head);
+    *rbody = t->io.body;
+    *rhead = t->io.head;
+    axiom_buf_init(&t->io.body);
+    axiom_buf_init(&t->io.head);
     t->busy = 0;
     if (t->closed)                      /* close() while busy: deferred */
         release(t);
@@ -463,8 +487,8 @@ static int l_request(lua_State *L)
     }
     /* Hand small buffers back for the next request, unless a finalizer
      * closed the transport or gave it buffers of its own meanwhile. */
-    give_back(t, &t->body, rbody);
-    give_back(t, &t->head, rhead);
+    give_back(t, &t->io.body, rbody);
+    give_back(t, &t->io.head, rhead);
     return nres;
 }
 
@@ -491,30 +515,30 @@ static int l_tostring(lua_State *L)
 }
 
 /* Pushes opts[name] (nil without opts) and returns its type. */
-static int get_opt(lua_State *L, const char *name)
+static int get_opt(lua_State *L, int arg, const char *name)
 {
-    if (lua_istable(L, 1))
-        lua_getfield(L, 1, name);
+    if (lua_istable(L, arg))
+        lua_getfield(L, arg, name);
     else
         lua_pushnil(L);
     return lua_type(L, -1);
 }
 
-static void bad_opt(lua_State *L, const char *name, const char *expected)
+static void bad_opt(lua_State *L, int arg, const char *name, const char *expected)
 {
-    luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be %s, got %s",
-                                        name, expected, luaL_typename(L, -1)));
+    luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be %s, got %s",
+                                          name, expected, luaL_typename(L, -1)));
 }
 
-static long opt_ms(lua_State *L, const char *name, double def)
+static long opt_ms(lua_State *L, int arg, const char *name, double def)
 {
     double s = def, ms;
     long r;
 
-    if (get_opt(L, name) != LUA_TNIL) {
+    if (get_opt(L, arg, name) != LUA_TNIL) {
         s = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
         if (!(s > 0 && s <= MAX_SECONDS))
-            bad_opt(L, name, "a positive number of seconds");
+            bad_opt(L, arg, name, "a positive number of seconds");
     }
     lua_pop(L, 1);
     ms = s * 1000.0;
@@ -523,67 +547,78 @@ static long opt_ms(lua_State *L, const char *name, double def)
     return (double)r < ms ? r + 1 : r;
 }
 
-static char *opt_string(lua_State *L, const char *name, const char *expected)
+static char *opt_string(lua_State *L, int arg, const char *name, const char *expected)
 {
     char *s = NULL;
     size_t n;
 
-    if (get_opt(L, name) == LUA_TSTRING) {
+    if (get_opt(L, arg, name) == LUA_TSTRING) {
         const char *v = lua_tolstring(L, -1, &n);
         if (strlen(v) != n)             /* libcurl would cut at the NUL */
-            bad_opt(L, name, "a string without NUL bytes");
+            luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' contains a NUL byte", name));
         if ((s = strdup(v)) == NULL)
             luaL_error(L, "not enough memory");
     } else if (!lua_isnil(L, -1)) {
-        bad_opt(L, name, expected);
+        bad_opt(L, arg, name, expected);
     }
     lua_pop(L, 1);
     return s;
+}
+
+/* Reads core.http's options from the table at arg into o (raises on a bad
+ * one). Strings are strdup'ed as they are read: o must already be owned by
+ * something whose __gc calls axiom_http_opts_free. */
+void axiom_http_opts_read(lua_State *L, int arg, axiom_http_opts *o)
+{
+    double max;
+
+    o->timeout_ms = opt_ms(L, arg, "timeout", DEFAULT_TIMEOUT);
+    o->connect_timeout_ms = opt_ms(L, arg, "connect_timeout", DEFAULT_CONNECT_TIMEOUT);
+    o->user_agent = opt_string(L, arg, "user_agent", "a string");
+    o->ca_file = opt_string(L, arg, "ca_file", "a string");
+
+    o->verify_tls = 1;
+    if (get_opt(L, arg, "verify_tls") == LUA_TBOOLEAN)
+        o->verify_tls = lua_toboolean(L, -1);
+    else if (!lua_isnil(L, -1))
+        bad_opt(L, arg, "verify_tls", "a boolean");
+    lua_pop(L, 1);
+
+    if (get_opt(L, arg, "proxy") == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+        o->no_proxy = 1;
+    lua_pop(L, 1);
+    if (!o->no_proxy)
+        o->proxy = opt_string(L, arg, "proxy", "a string or false");
+
+    o->max_response = DEFAULT_MAX_RESPONSE;
+    if (get_opt(L, arg, "max_response") != LUA_TNIL) {
+        max = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
+        if (!(max >= 0 && max <= MAX_BYTES))
+            bad_opt(L, arg, "max_response", "a non-negative number of bytes");
+        o->max_response = (size_t)max;
+    }
+    lua_pop(L, 1);
 }
 
 /* core.http(opts) -> transport */
 static int l_http(lua_State *L)
 {
     transport *t;
-    double max;
 
     if (!lua_isnoneornil(L, 1))
         luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     t = (transport *)axiom_newuserdata(L, sizeof *t);
     memset(t, 0, sizeof *t);
-    axiom_buf_init(&t->body);
-    axiom_buf_init(&t->head);
+    axiom_http_opts_init(&t->opts);
+    axiom_buf_init(&t->io.body);
+    axiom_buf_init(&t->io.head);
     t->closed = 1;
     /* Metatable first: from here on __gc frees whatever the options own. */
     axiom_setmetatable(L, AXIOM_HTTP_MT);
+    axiom_http_opts_read(L, 1, &t->opts);
+    t->io.max_response = t->opts.max_response;
 
-    t->timeout_ms = opt_ms(L, "timeout", DEFAULT_TIMEOUT);
-    t->connect_timeout_ms = opt_ms(L, "connect_timeout", DEFAULT_CONNECT_TIMEOUT);
-    t->user_agent = opt_string(L, "user_agent", "a string");
-    t->ca_file = opt_string(L, "ca_file", "a string");
-
-    t->verify_tls = 1;
-    if (get_opt(L, "verify_tls") == LUA_TBOOLEAN)
-        t->verify_tls = lua_toboolean(L, -1);
-    else if (!lua_isnil(L, -1))
-        bad_opt(L, "verify_tls", "a boolean");
-    lua_pop(L, 1);
-
-    if (get_opt(L, "proxy") == LUA_TBOOLEAN && !lua_toboolean(L, -1))
-        t->no_proxy = 1;
-    lua_pop(L, 1);
-    if (!t->no_proxy)
-        t->proxy = opt_string(L, "proxy", "a string or false");
-
-    t->max_response = DEFAULT_MAX_RESPONSE;
-    if (get_opt(L, "max_response") != LUA_TNIL) {
-        max = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1;
-        if (!(max >= 0 && max <= MAX_BYTES))
-            bad_opt(L, "max_response", "a non-negative number of bytes");
-        t->max_response = (size_t)max;
-    }
-    lua_pop(L, 1);
 
     if ((t->curl = curl_easy_init()) == NULL)
         return luaL_error(L, "axiom.http: cannot create a libcurl handle");

@@ -32,13 +32,15 @@ build = {
   type = "builtin",
   modules = {
     ["axiom.core"] = {
-      sources = { "csrc/core.c", "csrc/buffer.c", "csrc/encode.c", "csrc/compress.c", "csrc/http.c" },
+      sources = { "csrc/core.c", "csrc/buffer.c", "csrc/encode.c", "csrc/compress.c", "csrc/http.c",
+        "csrc/sender.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
-      libraries = { "curl", "zstd", "z" },
+      libraries = { "curl", "zstd", "z", "pthread" },
       incdirs = { "$(CURL_INCDIR)", "$(ZSTD_INCDIR)", "$(ZLIB_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(ZSTD_LIBDIR)", "$(ZLIB_LIBDIR)" },
     },
     ["axiom"] = "lua/axiom/init.lua",
+    ["axiom.batch"] = "lua/axiom/batch.lua",
     ["axiom.client"] = "lua/axiom/client.lua",
     ["axiom.config"] = "lua/axiom/config.lua",
     ["axiom.datasets"] = "lua/axiom/datasets.lua",

@@ -13,6 +13,7 @@ local ingest = require "axiom.ingest"
 local query = require "axiom.query"
 local tokens = require "axiom.tokens"
 local datasets = require "axiom.datasets"
+local batch = require "axiom.batch"
 
 local M = {
   _NAME = "axiom",
@@ -26,6 +27,7 @@ local M = {
 local Client = client.Client
 Client.ingest = ingest.ingest
 Client.query = query.query
+Client.batcher = batch.batcher
 
 --- A new client, or nil and an error of kind "config". Unset options come from AXIOM_TOKEN,
 -- AXIOM_URL, AXIOM_ORG_ID, AXIOM_EDGE_URL and AXIOM_EDGE.
