@@ -198,6 +198,53 @@ static int is_numchar(char c)
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e';
 }
 
+/*
+ * Most floats in logs are short decimals (0.25, 12.5, 3.14159). When d is the
+ * double nearest m / 10^k (m < 10^15, k <= 9) and %.15g would print it
+ * without an exponent (1e-4 <= |d| < 1e15), %.15g prints exactly m with a
+ * decimal point, and that text reads back as d: write it without snprintf
+ * and strtod, which cost more than the rest of an event. 0 when it is not so.
+ */
+static size_t fmt_short_decimal(char *out, double d)
+{
+    static const double p10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double a = fabs(d);
+    char digits[24];
+    size_t n, o = 0, i;
+    long long m;
+    int k;
+
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    for (k = 1; k <= 9; k++) {
+        double scaled = a * p10[k - 1];
+
+        if (scaled >= 1e15)
+            return 0;
+        m = (long long)(scaled + 0.5);
+        if ((double)m / p10[k - 1] == a)
+            break;  /* the smallest k: m has no trailing zero */
+    }
+    if (k > 9)
+        return 0;
+    n = fmt_int(digits, m);
+    if (d < 0)
+        out[o++] = '-';
+    if (n <= (size_t)k) {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (i = n; i < (size_t)k; i++)
+            out[o++] = '0';
+        memcpy(out + o, digits, n);
+        return o + n;
+    }
+    memcpy(out + o, digits, n - (size_t)k);
+    o += n - (size_t)k;
+    out[o++] = '.';
+    memcpy(out + o, digits + n - (size_t)k, (size_t)k);
+    return o + (size_t)k;
+}
+
 /* JSON text of a double into out (NUMLEN bytes); 0 when it is not finite. */
 static size_t fmt_double(char *out, double d)
 {
@@ -214,6 +261,8 @@ static size_t fmt_double(char *out, double d)
         }
         return fmt_int(out, (long long)d);
     }
+    if ((o = fmt_short_decimal(out, d)) != 0)
+        return o;
     for (;;) {
         n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
         if (prec == 17 || strtod(tmp, NULL) == d)
