@@ -134,6 +134,23 @@ describe("local server fault injection", function()
       }
       for _, s in ipairs(bad) do assert_error(request { method = "POST", path = "/_dev/script", json = s }, 400) end
     end)
+
+    it("refuses a malformed pattern wherever the error hides, so no request answers 500", function()
+      -- Lua reports these only when matching reaches the bad item: "/v[" never on "/x".
+      for _, p in ipairs { "/v[", "^/v1/datasets/f/ingest[", "/v1%", "/v1/(x", "/v1/x)", "/v1%f", "/v1%b(",
+                           "/v1/%1", "/v1/(x%1)", "/v1[%" } do
+        local r = request { method = "POST", path = "/_dev/script", json = { path = p, status = 503 } }
+        assert_error(r, 400)
+        assert.matches("pattern", r.json.message)
+      end
+      assert.equal(200, ingest("f", '{"a":1}').status)
+      assert.equal(200, admin { path = "/v2/datasets" }.status)
+      -- well-formed ones still go in
+      for _, p in ipairs { "^/v1/datasets/[^/]+/ingest$", "/v1/(x)%1", "%[%]", "[]]", "[^]]", "%f[%w]v2", "%b()",
+                           "()/v2", "[%]]" } do
+        script { path = p, status = 503, count = 1 }
+      end
+    end)
   end)
 
   describe("broken connections", function()

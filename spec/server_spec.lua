@@ -469,6 +469,17 @@ describe("local axiom server", function()
       assert.equal("[]", admin { path = P }.body)
     end)
 
+    it("changes nothing when an update is refused", function()
+      local t = admin { method = "POST", path = P, json = { name = "lt", description = "d", scopes = { "ing" } } }.json
+      for _, body in ipairs { '{"name":"new","description":"new","scopes":"bad"}',
+                              '{"name":"new","description":"new","scopes":[1]}',
+                              '{"name":"new","description":"new","scopes":{"a":1}}',
+                              '{"name":"new","description":7}', '{"description":"new"}' } do
+        assert_error(admin { method = "PUT", path = P .. "/" .. t.id, json = body }, 400)
+        assert.same(t, admin { path = P .. "/" .. t.id }.json, body)
+      end
+    end)
+
     it("defaults empty or missing scopes to *", function()
       assert.same({ "*" }, admin { method = "POST", path = P, json = { name = "n" } }.json.scopes)
       assert.same({ "*" }, admin { method = "POST", path = P, json = '{"name":"e","scopes":[]}' }.json.scopes)
@@ -480,7 +491,14 @@ describe("local axiom server", function()
       local t = admin { method = "POST", path = P, json = { name = "lt", scopes = { "ing" } } }.json
       local secret = admin { path = P .. "/" .. t.id .. "/token" }.json.token
       assert.equal(200, ingest("ing", '{"a":1}', nil, { token = secret }).status)
-      assert.equal(200, ingest(nil, '{"a":1}', nil, { token = secret, path = "/v1/ingest/ing" }).status)
+      assert.equal(200, ingest(nil, '{"a":1}', nil, { token = secret, path = "/api/v1/datasets/ing/ingest" }).status)
+      -- the edge path takes API tokens only
+      for _, path in ipairs { "/v1/ingest/ing", "/api/v1/ingest/ing" } do
+        local r = ingest(nil, '{"a":1}', nil, { token = secret, path = path })
+        assert_error(r, 403)
+        assert.matches("edge", r.json.message)
+      end
+      assert.equal(2, #events("ing"))
       assert_error(ingest("other", '{"a":1}', nil, { token = secret }), 403)
       assert.equal(204, request { path = P .. "/validate", token = secret }.status)
       assert_error(request { path = "/v2/datasets", token = secret }, 403)
@@ -537,6 +555,78 @@ describe("local axiom server", function()
       local bad_caps = { name = "x", datasetCapabilities = { a = { ingest = "create" } } }
       assert_error(admin { method = "POST", path = P, json = bad_caps }, 400)
       assert_error(admin { path = P .. "/nope" }, 404)
+    end)
+
+    it("takes only the capabilities and actions of the OpenAPI enums", function()
+      local function create(spec) return admin { method = "POST", path = P, json = spec } end
+      local bad = {
+        { { ing = { ingest = { "read" } } }, nil, '"read"' },
+        { { ing = { ingest = { "create" }, shout = { "create" } } }, nil, '"shout"' },
+        { { ing = { query = { "read", "write" } } }, nil, '"write"' },
+        { nil, { datasets = { "read", "purge" } }, '"purge"' },
+        { nil, { datasetz = { "read" } }, '"datasetz"' },
+        { nil, { auditLog = { "create" } }, '"create"' },
+      }
+      for _, b in ipairs(bad) do
+        local r = create { name = "x", datasetCapabilities = b[1], orgCapabilities = b[2] }
+        assert_error(r, 400)
+        assert.matches(b[3], r.json.message, 1, true)
+      end
+      assert_error(create('{"name":"x","datasetCapabilities":{"ing":{"ingest":{}}}}'), 400)
+      assert_error(create('{"name":"x","orgCapabilities":{"datasets":{}}}'), 400)
+      assert_error(create('{"name":"x","viewCapabilities":{"v":{"query":["create"]}}}'), 400)
+      local ok = create { name = "all", datasetCapabilities = { ["*"] = {
+        data = { "delete" }, ingest = { "create" }, query = { "read" }, share = { "create", "read", "delete" },
+        starredQueries = { "create", "read", "update", "delete" }, trim = { "update" }, vacuum = { "update" },
+        virtualFields = { "create", "read", "update", "delete" } } },
+        orgCapabilities = { billing = { "read", "update" }, sharedAccessKeys = { "read", "update" },
+                            rbac = { "create", "read", "update", "delete" } },
+        viewCapabilities = { v = { query = { "read" }, share = { "create", "read", "delete" } } } }
+      assert.equal(200, ok.status, ok.body)
+      assert.equal(1, #admin { path = P }.json) -- nothing refused was stored
+    end)
+
+    it("takes only RFC 3339 date-times with real calendar days", function()
+      local t = create_token { name = "t" }
+      local good = { "2099-01-01T00:00:00Z", "2096-02-29T23:59:59.5+01:00", "2099-12-31t00:00:00z" }
+      local bad = { "2099-02-30T00:00:00Z", "2099-02-29T00:00:00Z", "2099-04-31T00:00:00Z", "2099-13-01T00:00:00Z",
+                    "2099-01-01 00:00:00Z", "2099-01-01T00:00:00", "2099-01-01T25:00:00Z", "2099-01-01T00:00:00+0100",
+                    "2099-01-01", "2099-01-00T00:00:00Z" }
+      for _, v in ipairs(good) do
+        assert.equal(200, admin { method = "POST", path = P, json = { name = "x", expiresAt = v } }.status, v)
+      end
+      for _, v in ipairs(bad) do
+        assert_error(admin { method = "POST", path = P, json = { name = "x", expiresAt = v } }, 400)
+        local regen = P .. "/" .. t.id .. "/regenerate"
+        assert_error(admin { method = "POST", path = regen, json = { existingTokenExpiresAt = v } }, 400)
+        assert_error(admin { method = "POST", path = regen,
+                             json = { existingTokenExpiresAt = iso(60), newTokenExpiresAt = v } }, 400)
+      end
+      assert_error(admin { method = "POST", path = P, json = { name = "x", expiresAt = 4102444800 } }, 400)
+      local regen = P .. "/" .. t.id .. "/regenerate"
+      assert_error(admin { method = "POST", path = regen,
+                           json = '{"existingTokenExpiresAt":"' .. iso(60) .. '","newTokenExpiresAt":false}' }, 400)
+      assert.equal(t.id, admin { path = P .. "/" .. t.id }.json.id) -- still there: nothing regenerated
+    end)
+
+    it("takes newToken only as a CreateAPIToken object", function()
+      local t = create_token { name = "t" }
+      local regen = P .. "/" .. t.id .. "/regenerate"
+      local function send(new_token)
+        return admin { method = "POST", path = regen,
+                       json = '{"existingTokenExpiresAt":"' .. iso(60) .. '","newToken":' .. new_token .. '}' }
+      end
+      for _, v in ipairs { '"x"', "1", "[]", "true", "null", '{"description":"no name"}', '{"name":5}',
+                           '{"name":"n","orgCapabilities":{"datasets":["fly"]}}',
+                           '{"name":"n","datasetCapabilities":{"a":{"ingest":{}}}}',
+                           '{"name":"n","expiresAt":"2099-02-30T00:00:00Z"}' } do
+        assert_error(send(v), 400)
+        assert.equal(t.id, admin { path = P .. "/" .. t.id }.json.id, v)
+      end
+      local r = send('{"name":"renamed","orgCapabilities":{"datasets":["read"]}}')
+      assert.equal(200, r.status, r.body)
+      assert.equal("renamed", r.json.name)
+      assert.same({ datasets = { "read" } }, r.json.orgCapabilities)
     end)
 
     it("authenticates within its capabilities", function()

@@ -15,6 +15,19 @@ local function refused(r, pattern, stored)
   assert.equal(stored or 0, #events("ing"))
 end
 
+-- A zlib (RFC 1950) stream of s in one stored deflate block (s shorter than 64 KiB).
+local function zlib_stored(s)
+  local a, b = 1, 0
+  for i = 1, #s do
+    a = (a + s:byte(i)) % 65521
+    b = (b + a) % 65521
+  end
+  local n = #s
+  local function be16(x) return string.char(math.floor(x / 256), x % 256) end
+  return "\120\1" .. "\1" .. string.char(n % 256, math.floor(n / 256))
+    .. string.char((65535 - n) % 256, math.floor((65535 - n) / 256)) .. s .. be16(b) .. be16(a)
+end
+
 local function lines(n, fmt)
   local t = {}
   for i = 1, n do t[i] = (fmt or '{"i":%d}'):format(i) end
@@ -81,6 +94,19 @@ describe("local server strictness", function()
       refused(ingest("ing", '[{"ok":1}', JSON))
     end)
 
+    it("refuses any number that overflows a double, whatever its text length", function()
+      local zeros = ("0"):rep(250)
+      for _, num in ipairs { "1" .. zeros .. "e99", "-1" .. zeros .. "e99", "1" .. zeros .. ".5e60",
+                             "1e400", "-2e308", "1" .. ("0"):rep(400), "0.1e310" } do
+        refused(ingest("ing", '{"ok":1}\n{"a":' .. num .. '}\n'), "^invalid event at index 1: number out of range")
+      end
+      for _, num in ipairs { "1" .. zeros .. "e-99", "1e308", "0." .. ("0"):rep(400) .. "1e400", "1e-400" } do
+        local r = ingest("ing", '{"a":' .. num .. '}\n')
+        assert.equal(200, r.status, num)
+      end
+      assert.equal(4, #events("ing"))
+    end)
+
     it("takes what RFC 8259 allows", function()
       local r = ingest("ing", ' { "a" : -0.5e+10 , "b" : [ ] , "c" : { } , "d" : null , "e" : "\\/\\b" } \r\n\n')
       assert.equal(200, r.status, r.body)
@@ -138,6 +164,8 @@ describe("local server strictness", function()
       refused(send("zstd", plain), "zstd")
       refused(send("zstd", gz), "zstd")
       refused(send("gzip", zst), "gzip")
+      local zlib = spit(tmpfile(".zz"), zlib_stored(slurp(plain)))
+      refused(send("gzip", zlib), "gzip")                  -- zlib is not gzip
       refused(send("identity", gz))              -- gzip bytes are not UTF-8 JSON
       refused(send("", zst))
       refused(send("gzip", spit(tmpfile(".gz"), slurp(gz):sub(1, -9))))   -- truncated
@@ -183,6 +211,11 @@ describe("local server strictness", function()
       local evs = events("ing")
       assert.equal(3, #evs)
       assert.equal(2, evs[2][n200])
+      -- the name is cut on a character boundary: the answer stays valid UTF-8
+      r = ingest("ing", '{"a' .. ("\195\169"):rep(100) .. '":1}\n')
+      assert.equal(200, r.status, r.body)
+      assert.equal("event at index 0: field name longer than 200 bytes: a" .. ("\195\169"):rep(19) .. "...",
+                   r.json.failures[1].error)
       -- a label name over the limit fails every event
       r = ingest("ing", '{"a":1}\n', { ["X-Axiom-Event-Labels"] = '{"' .. n201 .. '":1}' })
       assert.same({ 0, 1 }, { r.json.ingested, r.json.failed })
@@ -229,6 +262,39 @@ describe("local server strictness", function()
       assert.equal("2024-01-02T03:04:05Z", evs[2]._time)
       assert.matches(nano, evs[2]._sysTime)
       for _, ev in ipairs(evs) do assert.same({ "eu-west-1", 1 }, { ev.region, ev.n }) end
+    end)
+
+    it("cuts maps and arrays deeper than 100 levels to null at level 100", function()
+      local function nest(levels, open, close, inner)  -- the event is level 1
+        return "{" .. '"a":' .. open:rep(levels - 1) .. inner .. close:rep(levels - 1) .. "}"
+      end
+      local body = nest(100, '{"a":', "}", "1") .. "\n" .. nest(101, '{"a":', "}", "1") .. "\n"
+        .. nest(102, '{"a":', "}", '"deep"') .. "\n" .. nest(101, "[", "]", "1") .. "\n"
+      local r = ingest("ing", body)
+      assert.equal(200, r.status, r.body)
+      assert.equal(4, r.json.ingested)
+      local evs = events("ing")
+      local function down(v, n) for _ = 1, n do v = v.a or v[1] end return v end
+      assert.equal(1, down(evs[1], 100))                       -- 100 levels: kept whole
+      assert.is_table(down(evs[2], 99))
+      assert.equal(h.cjson.null, down(evs[2], 100))           -- level 101 is cut at level 100
+      assert.equal(h.cjson.null, down(evs[3], 100))
+      assert.equal(h.cjson.null, down(evs[4], 100))
+    end)
+
+    it("renames reserved names in labels to _user_<name>, as in events", function()
+      local labels = '{"_rowId":"r","_sysTime":"s","_blockInfo":"b","_cursor":"c","_source":"o","ok":1}'
+      local r = ingest("ing", '{"a":1}\n', { ["X-Axiom-Event-Labels"] = labels })
+      assert.equal(200, r.status, r.body)
+      local ev = events("ing")[1]
+      local want = { rowId = "r", sysTime = "s", blockInfo = "b", cursor = "c", source = "o" }
+      for name, v in pairs(want) do assert.equal(v, ev["_user_" .. name], name) end
+      assert.is_nil(ev._rowId)
+      assert.is_nil(ev._blockInfo)
+      assert.is_nil(ev._cursor)
+      assert.is_nil(ev._source)
+      assert.matches("^%d%d%d%d%-", ev._sysTime)
+      assert.equal(1, ev.ok)
     end)
 
     it("counts processedBytes as the uncompressed body plus the labels' JSON", function()

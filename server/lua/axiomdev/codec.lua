@@ -44,8 +44,8 @@ local Z_OK, Z_STREAM_END, Z_BUF_ERROR, Z_NO_FLUSH = 0, 1, -5, 0
 -- between yields, and decoding never yields.
 local out = ffi_new("unsigned char[?]", CHUNK)
 local strm = ffi_new("axiomdev_z_stream")
--- 15 + 32: maximum window, auto-detect gzip or zlib header.
-assert(z.inflateInit2_(strm, 15 + 32, z.zlibVersion(), ffi_sizeof(strm)) == Z_OK)
+-- 15 + 16: maximum window, gzip header only (a zlib stream under "gzip" is refused).
+assert(z.inflateInit2_(strm, 15 + 16, z.zlibVersion(), ffi_sizeof(strm)) == Z_OK)
 local ds = assert(zstd.ZSTD_createDStream())
 local zin, zout = ffi_new("axiomdev_zstd_in"), ffi_new("axiomdev_zstd_out")
 

@@ -30,9 +30,71 @@ local function integer(v, lo, hi) return type(v) == "number" and v % 1 == 0 and 
 
 -- POST /_dev/script body -> queued (see contract: method, path, port, count, status, headers,
 -- body, delay, action).
+-- A "[...]" set starting at pat[i] -> the index after it, or nil when it is not closed.
+local function set_end(pat, i, n)
+  local j = i + 1
+  if sub(pat, j, j) == "^" then j = j + 1 end
+  repeat
+    if j > n then return nil end
+    local c = sub(pat, j, j)
+    j = j + 1
+    if c == "%" then
+      if j > n then return nil end
+      j = j + 1
+    end
+  until sub(pat, j, j) == "]"
+  return j + 1
+end
+
+-- Whether a Lua pattern is well formed. Lua reports a malformed item only when matching
+-- reaches it ("/v[" fails on "/v" but not on "/x"), so a real match attempt is not enough
+-- alone: every item is checked as Lua's matcher would read it.
+local function valid_pattern(pat)
+  if not pcall(find, "/x", pat) then return false end
+  local n, i, caps, open = #pat, 1, {}, 0
+  if sub(pat, 1, 1) == "^" then i = 2 end
+  while i <= n do
+    local c = sub(pat, i, i)
+    if c == "(" then
+      caps[#caps + 1] = false
+      open = open + 1
+      i = i + 1
+    elseif c == ")" then
+      local k = #caps
+      while k > 0 and caps[k] do k = k - 1 end
+      if k == 0 then return false end
+      caps[k], open = true, open - 1
+      i = i + 1
+    elseif c == "%" then
+      local d = sub(pat, i + 1, i + 1)
+      if d == "" then return false
+      elseif d == "b" then
+        if i + 3 > n then return false end
+        i = i + 4
+      elseif d == "f" then
+        if sub(pat, i + 2, i + 2) ~= "[" then return false end
+        i = set_end(pat, i + 2, n)
+        if not i then return false end
+      elseif find(d, "^%d$") then
+        local k = tonumber(d)
+        if k == 0 or not caps[k] then return false end
+        i = i + 2
+      else
+        i = i + 2
+      end
+    elseif c == "[" then
+      i = set_end(pat, i, n)
+      if not i then return false end
+    else
+      i = i + 1
+    end
+  end
+  return open == 0 and #caps <= 32
+end
+
 function M.add(b)
   local path = util.opt_string(b, "path") or fail(400, "path (a Lua pattern) is required")
-  if not pcall(find, "", path) then fail(400, "path is not a valid Lua pattern") end
+  if not valid_pattern(path) then fail(400, "path is not a valid Lua pattern") end
   local action = util.opt_string(b, "action") or "respond"
   if not ACTIONS[action] then fail(400, "action must be respond, hang, close, reset or partial") end
   local status = b.status

@@ -13,13 +13,15 @@ local datasets = require "axiomdev.datasets"
 
 local ngx = ngx
 local pairs, ipairs, next, type = pairs, ipairs, next, type
-local find, format, lower, match, sub = string.find, string.format, string.lower, string.match, string.sub
+local byte, find, format, lower = string.byte, string.find, string.format, string.lower
+local match, sub = string.match, string.sub
 local fail, array, null, is_object = util.fail, json.array, json.null, json.is_object
 
 local M = {}
 
 M.MAX_EVENTS = 10000     -- Axiom's documented batch limit; its answer to more is not documented
 M.MAX_FIELD_NAME = 200   -- bytes, of the flattened name ("a.b.c"), as Axiom flattens objects
+M.MAX_LEVELS = 100       -- the event is level 1; maps and arrays deeper are stored as null
 
 -- Reserved names the service renames to _user_<name> when a client sends them.
 local RESERVED = { "_sysTime", "_rowId", "_rowID", "_blockInfo", "_cursor", "_source" }
@@ -73,6 +75,33 @@ end
 
 ---------------------------------------------------------------------------- per event
 
+-- Renames the reserved names in t (an event or the labels) to _user_<name>, in place.
+local function rename_reserved(t)
+  for _, name in ipairs(RESERVED) do
+    if t[name] ~= nil then t["_user_" .. sub(name, 2)], t[name] = t[name], nil end
+  end
+end
+
+-- Cuts maps and arrays below level MAX_LEVELS to null, as Axiom does (t is at `level`).
+local function cut_deep(t, level)
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      if level >= M.MAX_LEVELS then t[k] = null else cut_deep(v, level + 1) end
+    end
+  end
+end
+
+-- The first n bytes of valid UTF-8 s, cut back to a character boundary.
+local function utf8_prefix(s, n)
+  if #s <= n then return s end
+  local b = byte(s, n + 1)
+  while n > 0 and b and b >= 0x80 and b < 0xC0 do -- s[n+1] continues a character: back off
+    b = byte(s, n)
+    n = n - 1
+  end
+  return sub(s, 1, n)
+end
+
 -- The first field name over the limit, flattened as Axiom flattens nested objects.
 local function long_name(t, prefix_len)
   for k, v in pairs(t) do
@@ -91,13 +120,12 @@ local function prepare(ev, labels, ts_field, now)
     local got = type(ev) == "table" and "an array" or ev == null and "null" or "a " .. type(ev)
     return "expected a JSON object, got " .. got
   end
-  for _, name in ipairs(RESERVED) do
-    if ev[name] ~= nil then ev["_user_" .. sub(name, 2)], ev[name] = ev[name], nil end
-  end
-  if labels then for k, v in pairs(labels) do ev[k] = v end end
+  rename_reserved(ev)
+  if labels then for k, v in pairs(labels) do ev[k] = v end end -- (renamed already)
+  cut_deep(ev, 1) -- first: the names checked are those stored
   local long = long_name(ev, 0)
   if long then
-    return format("field name longer than %d bytes: %s...", M.MAX_FIELD_NAME, sub(long, 1, 40))
+    return format("field name longer than %d bytes: %s...", M.MAX_FIELD_NAME, utf8_prefix(long, 40))
   end
   if ts_field ~= "_time" and ev[ts_field] ~= nil then
     ev._time, ev[ts_field] = ev[ts_field], nil
@@ -123,6 +151,7 @@ function M.handle(ctx, ds)
   if labels_raw then
     labels = json.decode_strict(labels_raw)
     if not is_object(labels) then fail(400, "X-Axiom-Event-Labels must be a JSON object") end
+    rename_reserved(labels)
   end
 
   local args = ngx.req.get_uri_args()

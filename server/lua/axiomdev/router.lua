@@ -31,7 +31,7 @@ local ROUTES = {
   { "POST", "/v1/datasets/_apl", query.handle },
   { "POST", "/v1/query/_apl", query.handle, { edge = true } },
   { "POST", "/v1/datasets/" .. ID .. "/ingest", ingest.handle, { ingest_token = true, sink = sink.handle } },
-  { "POST", "/v1/ingest/" .. ID, ingest.handle, { ingest_token = true, edge = true, sink = sink.handle } },
+  { "POST", "/v1/ingest/" .. ID, ingest.handle, { edge = true, sink = sink.handle } },
 
   { "GET", "/v2/datasets", datasets.list, { org = { "datasets", "read" }, sink = datasets.list } },
   { "POST", "/v2/datasets", datasets.create, { org = { "datasets", "create" }, sink = datasets.create } },
@@ -140,6 +140,9 @@ local function dispatch(ctx, method)
   ctx.principal = p
   rate_limit_headers(p)
   auth.check_personal(p, opts.edge)
+  if p.kind == "ingest" and opts.edge then
+    fail(403, "ingest tokens are not supported on edge endpoints: use an API token")
+  end
   if p.kind == "ingest" and not (opts.ingest_token or opts.ingest_token_only) then
     fail(403, "ingest tokens can only ingest")
   end

@@ -120,21 +120,28 @@ local function number(p, i, n)
   else
     i = digits(p, i, n)
   end
+  local int_digits = i - start - (p[start] == 45 and 1 or 0)
   local ok
   if i < n and p[i] == 46 then -- .
     i, ok = digits(p, i + 1, n)
     if not ok then return nil, start, "invalid number (no digit after '.')" end
   end
-  local big = i - start > 300
+  local exp = 0
   if i < n and (p[i] == 101 or p[i] == 69) then -- e E
     i = i + 1
-    if i < n and (p[i] == 43 or p[i] == 45) then i = i + 1 end
+    local neg = false
+    if i < n and (p[i] == 43 or p[i] == 45) then neg = p[i] == 45; i = i + 1 end
     local e = i
     i, ok = digits(p, i, n)
     if not ok then return nil, start, "invalid number (no digit in exponent)" end
-    big = big or i - e > 2
+    for k = e, i - 1 do
+      if exp < 100000 then exp = exp * 10 + p[k] - 48 end -- capped: only its size matters
+    end
+    if neg then exp = -exp end
   end
-  if big then -- only then can it overflow a double (Axiom's decoder refuses that too)
+  -- |value| < 10^(int_digits + exp); only above 10^300 can it overflow a double, and then
+  -- the parsed value decides (Axiom's decoder refuses what overflows).
+  if int_digits + exp > 300 then
     local x = tonumber(ffi_string(p + start, i - start))
     if x == huge or x == -huge then return nil, start, "number out of range" end
   end
