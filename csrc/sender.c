@@ -16,16 +16,12 @@
  * Order: one request in flight; batches leave in the order they were sealed.
  * With a spool directory, spooled batches (older) go before memory batches.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +33,7 @@
 #include "compress.h"
 #include "http.h"
 #include "sender.h"
+#include "spool.h"
 
 #define SPAN            ((uint64_t)1 << 20)     /* order keys per batch: room for 413 splits */
 #define REPORTS_MAX     64                      /* undrained error reports kept */
@@ -44,9 +41,6 @@
 #define MSG_MAX         256
 #define LIMIT_WAIT_MAX  3600.0                  /* a rate limit reset further away is bogus */
 #define POLL_MS         50                      /* how often a transfer looks at close() */
-#define SPOOL_MAGIC     "AXSPOOL\n"
-#define SPOOL_HEADER    40
-#define SPOOL_VERSION   1u
 #define SPOOL_RESCAN    5.0                     /* seconds between looks for others' files */
 
 enum { CODEC_IDENTITY = -1 };
@@ -111,7 +105,7 @@ typedef struct sender {
     size_t queue_bytes, queue_events, next_cap;
     int closing;
     double deadline;
-    size_t nfiles;              /* spool files waiting (owner only) */
+    axiom_spool_files files;    /* spool files waiting (owner only), sorted: n under mu */
     int owner, scanned;         /* this process replays the spool; it has looked */
     int spilling;               /* replay is failing: sealed batches go to disk */
     counters c;
@@ -129,8 +123,6 @@ typedef struct sender {
     CURLM *multi;
     axiom_http_io io;
     uint64_t rng;
-    char **files;               /* spool file names, sorted */
-    size_t capfiles;
     int lockfd;
     uint64_t serial;
     double next_scan, spool_wait, spool_retry_at;
@@ -500,293 +492,51 @@ static int surely_unsent(CURLcode rc)
            rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
 }
 
-/* ---- spool files ------------------------------------------------------ */
+/* ---- the spool (see spool.c) ------------------------------------------ */
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    int i;
-    for (i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    int i;
-    for (i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static int is_spool_name(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".axb") == 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Inserts name (taken over) in the sorted list. Thread only; nfiles under mu. */
-static int files_insert(sender *s, char *name)
-{
-    size_t i, n = s->nfiles;
-
-    if (n == s->capfiles) {
-        size_t cap = s->capfiles ? s->capfiles * 2 : 64;
-        char **f = (char **)realloc(s->files, cap * sizeof *f);
-        if (f == NULL)
-            return -1;
-        s->files = f;
-        s->capfiles = cap;
-    }
-    for (i = n; i > 0 && strcmp(s->files[i - 1], name) > 0; i--)
-        s->files[i] = s->files[i - 1];
-    s->files[i] = name;
-    pthread_mutex_lock(&s->mu);
-    s->nfiles = n + 1;
-    pthread_mutex_unlock(&s->mu);
-    return 0;
-}
-
-/* Removes and frees `name` from the list. Under mu. */
-static void files_remove(sender *s, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < s->nfiles && s->files[i] != name; i++)
-        ;
-    if (i == s->nfiles)
-        return;
-    free(s->files[i]);
-    memmove(s->files + i, s->files + i + 1, (s->nfiles - i - 1) * sizeof *s->files);
-    s->nfiles--;
-}
-
-static void files_free(sender *s)
-{
-    size_t i;
-    for (i = 0; i < s->nfiles; i++)
-        free(s->files[i]);
-    free(s->files);
-    s->files = NULL;
-    s->nfiles = s->capfiles = 0;
-}
-
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/*
- * Writes b durably: a temp file, fsync, rename, fsync of the directory. The
- * name sorts in delivery order: the sender's start time, its pid, the
- * batch's order key. Returns the file name (malloc'ed) or NULL with msg.
- */
 static char *spool_write(sender *s, const batch *b, char *msg, size_t n)
 {
-    unsigned char hdr[SPOOL_HEADER];
-    char name[96], tmp[96], *path = NULL, *tpath = NULL, *result = NULL;
-    size_t dl = strlen(s->spool_dir), off;
-    int fd = -1;
-
-    snprintf(name, sizeof name, "%016llx-%08lx-%016llx.axb", s->spool_epoch,
-             (unsigned long)getpid(), (unsigned long long)b->seq);
-    snprintf(tmp, sizeof tmp, ".tmp-%08lx-%016llx", (unsigned long)getpid(),
-             (unsigned long long)++s->serial);
-    path = (char *)malloc(dl + sizeof name + 2);
-    tpath = (char *)malloc(dl + sizeof tmp + 2);
-    if (path == NULL || tpath == NULL) {
-        snprintf(msg, n, "out of memory");
-        goto out;
-    }
-    sprintf(path, "%s/%s", s->spool_dir, name);
-    sprintf(tpath, "%s/%s", s->spool_dir, tmp);
-    memcpy(hdr, SPOOL_MAGIC, 8);
-    put64(hdr + 8, (uint64_t)SPOOL_VERSION | ((uint64_t)(b->ambiguous ? 1 : 0) << 32));
-    put64(hdr + 16, (uint64_t)b->events);
-    put64(hdr + 24, (uint64_t)b->raw.len);
-    put64(hdr + 32, fnv1a(b->raw.data, b->raw.len));
-    fd = open(tpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        goto fail;
-    for (off = 0; off < SPOOL_HEADER + b->raw.len;) {
-        const char *p = off < SPOOL_HEADER ? (const char *)hdr + off : b->raw.data + (off - SPOOL_HEADER);
-        size_t left = off < SPOOL_HEADER ? SPOOL_HEADER - off : b->raw.len - (off - SPOOL_HEADER);
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            goto fail;
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tpath, path) != 0)
-        goto fail;
-    sync_dir(s->spool_dir);
-    result = strdup(name);
-    if (result == NULL)
-        snprintf(msg, n, "out of memory");
-    goto out;
-fail:
-    snprintf(msg, n, "cannot write %s: %s", tpath, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    unlink(tpath);
-out:
-    free(path);
-    free(tpath);
-    return result;
+    return axiom_spool_write(s->spool_dir, s->spool_epoch, ++s->serial, b->seq, b->events,
+                             b->ambiguous, &b->raw, msg, n);
 }
 
 /* Reads a spool file into a new batch; NULL with msg when it is corrupt. */
 static batch *spool_read(sender *s, const char *name, char *msg, size_t n)
 {
-    unsigned char hdr[SPOOL_HEADER];
-    char path[4096];
-    struct stat st;
-    batch *b = NULL;
-    uint64_t len, events, ver;
-    size_t off;
-    int fd;
+    axiom_buf raw;
+    size_t events;
+    int ambiguous;
+    batch *b;
 
-    snprintf(path, sizeof path, "%s/%s", s->spool_dir, name);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        snprintf(msg, n, "cannot open %.160s: %s", name, strerror(errno));
+    axiom_buf_init(&raw);
+    if (axiom_spool_read(s->spool_dir, name, &raw, &events, &ambiguous, msg, n) != 0)
+        return NULL;
+    if ((b = batch_new(0)) == NULL) {
+        axiom_buf_free(&raw);
+        snprintf(msg, n, "out of memory");
         return NULL;
     }
-    if (fstat(fd, &st) != 0 || st.st_size < SPOOL_HEADER ||
-        read(fd, hdr, SPOOL_HEADER) != SPOOL_HEADER || memcmp(hdr, SPOOL_MAGIC, 8) != 0) {
-        snprintf(msg, n, "spool file %.160s: not a spool file", name);
-        goto bad;
-    }
-    ver = get64(hdr + 8);
-    events = get64(hdr + 16);
-    len = get64(hdr + 24);
-    if ((ver & 0xffffffffu) != SPOOL_VERSION || events == 0 ||
-        len != (uint64_t)st.st_size - SPOOL_HEADER) {
-        snprintf(msg, n, "spool file %.160s: bad header or truncated", name);
-        goto bad;
-    }
-    if ((b = batch_new((size_t)len)) == NULL) {
-        snprintf(msg, n, "out of memory");
-        goto bad;
-    }
-    for (off = 0; off < len;) {
-        ssize_t r = read(fd, b->raw.data + off, (size_t)len - off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            snprintf(msg, n, "spool file %.160s: short read", name);
-            goto bad;
-        }
-        off += (size_t)r;
-    }
-    b->raw.len = (size_t)len;
-    if (fnv1a(b->raw.data, b->raw.len) != get64(hdr + 32)) {
-        snprintf(msg, n, "spool file %.160s: checksum mismatch", name);
-        goto bad;
-    }
-    close(fd);
-    b->events = (size_t)events;
-    b->ambiguous = (int)((ver >> 32) & 1);
+    b->raw = raw;
+    b->events = events;
+    b->ambiguous = ambiguous;
     return b;
-bad:
-    close(fd);
-    batch_free(b);
-    return NULL;
-}
-
-static void spool_unlink(sender *s, const char *name, const char *suffix)
-{
-    char path[4096], to[4200];
-
-    snprintf(path, sizeof path, "%s/%s", s->spool_dir, name);
-    if (suffix == NULL) {
-        unlink(path);
-    } else {
-        snprintf(to, sizeof to, "%s%s", path, suffix);
-        rename(path, to);
-    }
-    sync_dir(s->spool_dir);
 }
 
 /* Takes the directory (one owner replays it) and lists its files. Thread only. */
 static void spool_scan(sender *s)
 {
-    DIR *d;
-    struct dirent *e;
-    char path[4096], **list = NULL, **old;
-    size_t i, n = 0, cap = 0, oldn;
-    int owner = s->owner;
+    axiom_spool_files list, old;
+    int owner = axiom_spool_scan(s->spool_dir, s->owner, &s->lockfd, &list);
 
-    if (!owner) {
-        struct flock fl;
-        snprintf(path, sizeof path, "%s/.lock", s->spool_dir);
-        if (s->lockfd < 0)
-            s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        memset(&fl, 0, sizeof fl);
-        fl.l_type = F_WRLCK;
-        fl.l_whence = SEEK_SET;
-        /* Else another process replays this directory; ours still writes to it. */
-        owner = s->lockfd >= 0 && fcntl(s->lockfd, F_SETLK, &fl) == 0;
-    }
-    if (owner && (d = opendir(s->spool_dir)) != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            char *name;
-            if (!is_spool_name(e->d_name) || (name = strdup(e->d_name)) == NULL)
-                continue;
-            if (n == cap) {
-                char **f;
-                cap = cap ? cap * 2 : 64;
-                if ((f = (char **)realloc(list, cap * sizeof *f)) == NULL) {
-                    free(name);
-                    break;
-                }
-                list = f;
-            }
-            list[n++] = name;
-        }
-        closedir(d);
-        if (n > 1)
-            qsort(list, n, sizeof *list, cmp_names);
-    }
     pthread_mutex_lock(&s->mu);
     old = s->files;
-    oldn = s->nfiles;
     s->files = list;
-    s->nfiles = n;
-    s->capfiles = cap;
     s->owner = owner;
     s->scanned = 1;
     s->next_scan = mono_now() + SPOOL_RESCAN;
     pthread_cond_broadcast(&s->done);
     pthread_mutex_unlock(&s->mu);
-    for (i = 0; i < oldn; i++)
-        free(old[i]);
-    free(old);
+    axiom_spool_files_free(&old);
 }
 
 /* ---- one transfer (sender thread, mu not held) ------------------------- */
@@ -911,7 +661,7 @@ static void relieve_pressure(sender *s)
         pthread_mutex_unlock(&s->mu);
         name = spool_write(s, b, msg, sizeof msg);
         ok = name != NULL;
-        if (ok && !(s->owner && files_insert(s, name) == 0))
+        if (ok && !(s->owner && axiom_spool_files_insert(&s->files, name, &s->mu) == 0))
             free(name);
         pthread_mutex_lock(&s->mu);
         if (ok) {
@@ -1075,7 +825,7 @@ static void give_up(sender *s, batch *b, const char *reason, uint64_t *dropped)
         pthread_mutex_unlock(&s->mu);
         name = spool_write(s, b, msg, sizeof msg);
         ok = name != NULL;
-        if (ok && !(s->owner && files_insert(s, name) == 0))
+        if (ok && !(s->owner && axiom_spool_files_insert(&s->files, name, &s->mu) == 0))
             free(name);
         pthread_mutex_lock(&s->mu);
         if (ok) {
@@ -1132,16 +882,16 @@ static int send_head(sender *s)
 /* Replays the oldest spool file. Under mu. Returns 1 when closing ran out of time. */
 static int replay_one(sender *s)
 {
-    char msg[MSG_MAX], *name = s->files[0];
+    char msg[MSG_MAX], *name = s->files.names[0];
     batch *b, *h = NULL;
     int out;
 
     pthread_mutex_unlock(&s->mu);
     b = spool_read(s, name, msg, sizeof msg);
     if (b == NULL) {
-        spool_unlink(s, name, ".bad");
+        axiom_spool_unlink(s->spool_dir, name, ".bad");
         pthread_mutex_lock(&s->mu);
-        files_remove(s, name);
+        axiom_spool_files_remove(&s->files, name);
         set_error(s, "spool", 0, msg);
         add_report(s, "spool_corrupt", "spool", 0, 0, msg);
         pthread_cond_broadcast(&s->done);
@@ -1175,9 +925,9 @@ static int replay_one(sender *s)
     if (h == NULL)
         batch_free(b);
     pthread_mutex_unlock(&s->mu);
-    spool_unlink(s, name, NULL);
+    axiom_spool_unlink(s->spool_dir, name, NULL);
     pthread_mutex_lock(&s->mu);
-    files_remove(s, name);
+    axiom_spool_files_remove(&s->files, name);
     pthread_cond_broadcast(&s->done);
     return 0;
 }
@@ -1218,7 +968,7 @@ static void *run(void *arg)
                 break;
             continue;
         }
-        if (s->owner && s->nfiles > 0 && !s->closing) {
+        if (s->owner && s->files.n > 0 && !s->closing) {
             if (replay_one(s))
                 break;
             continue;
@@ -1297,7 +1047,7 @@ static void after_fork(sender *s)
     s->sending = 0;
     s->started = 0;
     s->closing = 0;
-    files_free(s);
+    axiom_spool_files_free(&s->files);
     if (s->lockfd >= 0)
         close(s->lockfd);   /* record locks are not inherited: the parent keeps its own */
     s->lockfd = -1;
@@ -1376,7 +1126,7 @@ static void shut(lua_State *L, handle *h, double timeout)
     axiom_buf_free(&s->io.body);
     axiom_buf_free(&s->io.head);
     axiom_buf_free(&s->scratch);
-    files_free(s);
+    axiom_spool_files_free(&s->files);
     if (s->lockfd >= 0)
         close(s->lockfd);
     release_config(s);
@@ -1660,7 +1410,7 @@ static int l_flush(lua_State *L)
     until = mono_now() + timeout;
     for (;;) {
         ok = (s->head == NULL || s->head->seq > target) && s->replaying == NULL &&
-             (s->spool_dir == NULL || (s->scanned && (!s->owner || s->nfiles == 0)));
+             (s->spool_dir == NULL || (s->scanned && (!s->owner || s->files.n == 0)));
         if (ok || mono_now() >= until || (!s->started && s->head != NULL))
             break;
         wait_until(&s->done, &s->mu, until);
@@ -1740,7 +1490,7 @@ static int l_stats(lua_State *L)
     kind = s->err_kind;
     status = s->err_status;
     memcpy(msg, s->err_msg, sizeof msg);
-    files = s->nfiles;
+    files = s->files.n;
     pthread_mutex_unlock(&s->mu);
     push_stats(L, &c, qb, qe, inflight, kind, status, msg, files);
     return 1;

@@ -33,7 +33,7 @@ build = {
   modules = {
     ["axiom.core"] = {
       sources = { "csrc/core.c", "csrc/buffer.c", "csrc/encode.c", "csrc/compress.c", "csrc/http.c",
-        "csrc/sender.c" },
+        "csrc/sender.c", "csrc/spool.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "zstd", "z", "pthread" },
       incdirs = { "$(CURL_INCDIR)", "$(ZSTD_INCDIR)", "$(ZLIB_INCDIR)" },
