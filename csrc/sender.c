@@ -494,10 +494,25 @@ static int surely_unsent(CURLcode rc)
 
 /* ---- the spool (see spool.c) ------------------------------------------ */
 
-static char *spool_write(sender *s, const batch *b, char *msg, size_t n)
+/* Writes b to the spool with mu released (file I/O must not stall add()) and
+ * counts it spooled; on failure reports why and returns 0. Under mu. */
+static int spool_out(sender *s, const batch *b)
 {
-    return axiom_spool_write(s->spool_dir, s->spool_epoch, ++s->serial, b->seq, b->events,
-                             b->ambiguous, &b->raw, msg, n);
+    char msg[MSG_MAX], *name;
+
+    pthread_mutex_unlock(&s->mu);
+    name = axiom_spool_write(s->spool_dir, s->spool_epoch, ++s->serial, b->seq, b->events,
+                             b->ambiguous, &b->raw, msg, sizeof msg);
+    if (name != NULL && !(s->owner && axiom_spool_files_insert(&s->files, name, &s->mu) == 0))
+        free(name);
+    pthread_mutex_lock(&s->mu);
+    if (name == NULL) {
+        set_error(s, "spool", 0, msg);
+        add_report(s, "spool_failed", "spool", 0, b->events, msg);
+        return 0;
+    }
+    s->c.spooled += b->events;
+    return 1;
 }
 
 /* Reads a spool file into a new batch; NULL with msg when it is corrupt. */
@@ -641,13 +656,9 @@ static batch *split(batch *b)
  * while replaying the spool fails (they could only be sent after it). Under mu. */
 static void relieve_pressure(sender *s)
 {
-    char msg[MSG_MAX];
-    int ok;
-
     for (;;) {
         batch **link = s->sending && s->head != NULL ? &s->head->next : &s->head;
         batch *b = *link;
-        char *name;
 
         if (s->spool_dir == NULL || b == NULL ||
             (s->queue_bytes <= s->max_buffer / 2 && !s->spilling))
@@ -658,19 +669,8 @@ static void relieve_pressure(sender *s)
         b->next = NULL;
         s->queue_bytes -= b->raw.len;
         s->queue_events -= b->events;
-        pthread_mutex_unlock(&s->mu);
-        name = spool_write(s, b, msg, sizeof msg);
-        ok = name != NULL;
-        if (ok && !(s->owner && axiom_spool_files_insert(&s->files, name, &s->mu) == 0))
-            free(name);
-        pthread_mutex_lock(&s->mu);
-        if (ok) {
-            s->c.spooled += b->events;
-        } else {
+        if (!spool_out(s, b))
             s->c.drop_overflow += b->events;
-            set_error(s, "spool", 0, msg);
-            add_report(s, "spool_failed", "spool", 0, b->events, msg);
-        }
         batch_free(b);
         pthread_cond_broadcast(&s->done);
     }
@@ -818,23 +818,12 @@ static int deliver(sender *s, batch *b, int durable)
 /* Writes a batch nobody will send to the spool, else counts it dropped. Under mu. */
 static void give_up(sender *s, batch *b, const char *reason, uint64_t *dropped)
 {
-    char msg[MSG_MAX], *name;
-    int ok;
-
     if (s->spool_dir != NULL) {
-        pthread_mutex_unlock(&s->mu);
-        name = spool_write(s, b, msg, sizeof msg);
-        ok = name != NULL;
-        if (ok && !(s->owner && axiom_spool_files_insert(&s->files, name, &s->mu) == 0))
-            free(name);
-        pthread_mutex_lock(&s->mu);
-        if (ok) {
-            s->c.spooled += b->events;
+        if (spool_out(s, b))
             return;
-        }
-        set_error(s, "spool", 0, msg);
-        add_report(s, "spool_failed", "spool", 0, b->events, msg);
     } else {
+        char msg[MSG_MAX];
+
         snprintf(msg, sizeof msg, "%s", s->err_msg[0] ? s->err_msg : reason);
         add_report(s, reason, s->err_kind ? s->err_kind : "network", s->err_status, b->events, msg);
     }
