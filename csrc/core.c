@@ -40,6 +40,22 @@ int axiom_pushbuf(lua_State *L, axiom_buf *b, int rc, const char *err)
     return 1;
 }
 
+void axiom_newclass(lua_State *L, const char *name, const luaL_Reg *meta,
+                    const luaL_Reg *methods)
+{
+    if (luaL_newmetatable(L, name)) {
+        axiom_setfuncs(L, meta, 0);
+        lua_newtable(L);
+        axiom_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+#if LUA_VERSION_NUM < 503
+        lua_pushstring(L, name);    /* 5.3+ sets __name itself */
+        lua_setfield(L, -2, "__name");
+#endif
+    }
+    lua_pop(L, 1);
+}
+
 int luaopen_axiom_core(lua_State *L)
 {
     if (!curl_ready) {

@@ -17,6 +17,11 @@ int luaopen_axiom_core(lua_State *L);
  */
 axiom_buf *axiom_newbuf(lua_State *L);
 
+/* Registers the named metatable of a userdata class: `meta` holds the
+ * metamethods, `methods` becomes its __index (and __name is set on 5.1 too). */
+void axiom_newclass(lua_State *L, const char *name, const luaL_Reg *meta,
+                    const luaL_Reg *methods);
+
 /* Ends a binding that filled b: pushes its bytes (rc == 0) or nil, err
  * (rc != 0), frees b either way and returns the number of results. */
 int axiom_pushbuf(lua_State *L, axiom_buf *b, int rc, const char *err);

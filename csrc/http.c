@@ -641,17 +641,7 @@ void axiom_open_http(lua_State *L)
         {NULL, NULL}
     };
 
-    if (luaL_newmetatable(L, AXIOM_HTTP_MT)) {
-        axiom_setfuncs(L, meta, 0);
-        lua_newtable(L);
-        axiom_setfuncs(L, methods, 0);
-        lua_setfield(L, -2, "__index");
-#if LUA_VERSION_NUM < 503
-        lua_pushliteral(L, AXIOM_HTTP_MT);  /* 5.3+ sets __name itself */
-        lua_setfield(L, -2, "__name");
-#endif
-    }
-    lua_pop(L, 1);
+    axiom_newclass(L, AXIOM_HTTP_MT, meta, methods);
     lua_pushcfunction(L, l_http);
     lua_setfield(L, -2, "http");
 }

@@ -1587,17 +1587,7 @@ void axiom_open_sender(lua_State *L)
         {NULL, NULL}
     };
 
-    if (luaL_newmetatable(L, AXIOM_SENDER_MT)) {
-        axiom_setfuncs(L, meta, 0);
-        lua_newtable(L);
-        axiom_setfuncs(L, methods, 0);
-        lua_setfield(L, -2, "__index");
-#if LUA_VERSION_NUM < 503
-        lua_pushliteral(L, AXIOM_SENDER_MT);
-        lua_setfield(L, -2, "__name");
-#endif
-    }
-    lua_pop(L, 1);
+    axiom_newclass(L, AXIOM_SENDER_MT, meta, methods);
     lua_pushcfunction(L, l_sender);
     lua_setfield(L, -2, "sender");
 }
